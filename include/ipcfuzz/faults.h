@@ -1,0 +1,142 @@
+/* ipcfuzz/faults.h — fault plans and the in-process fault scheduler.
+ *
+ * A plan is text in the grammar of docs/fault-plans.md (strace -e inject= style):
+ *
+ *   plan   := rule (';' rule)*
+ *   rule   := set (':' action)+ (':' filter)*
+ *   set    := CALL | 'point=' NAME | 'all'
+ *   action := error=ERRNO | retval=N | short=N | corrupt=N | signal=SIG
+ *           | kill=before|after | shrink=OBJECT | delay=USEC
+ *   filter := when=FIRST['..'LAST]['+'STEP] | p=PROB | peer=NAME
+ *
+ * The same plan text is accepted by the CLI (--plan), the environment
+ * (IPCF_PLAN), this API and reproducer files. Every decision is a pure
+ * function of (seed, peer, rule, call index): the same plan and seed replay.
+ *
+ * This header is the contract between the fault injector (faults/), the
+ * harness (harness/) and fuzz targets. Structures are public so the harness can
+ * edit plans (minimize removes rules and narrows `when` ranges).
+ */
+#ifndef IPCFUZZ_FAULTS_H
+#define IPCFUZZ_FAULTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "ipcfuzz/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum ipcf_action_kind {
+    IPCF_ACT_NONE = 0,
+    IPCF_ACT_ERROR,       /* value = errno; the call is not made */
+    IPCF_ACT_RETVAL,      /* value = return value; the call is not made */
+    IPCF_ACT_SHORT,       /* value = max bytes; the real call runs with a smaller count */
+    IPCF_ACT_CORRUPT,     /* value = bits to flip in what a receive call returned */
+    IPCF_ACT_SIGNAL,      /* value = signal number delivered while the call blocks */
+    IPCF_ACT_KILL_BEFORE, /* SIGKILL self before the real call */
+    IPCF_ACT_KILL_AFTER,  /* SIGKILL self after the real call returned */
+    IPCF_ACT_SHRINK,      /* object = glob of a registered segment to truncate to 0 */
+    IPCF_ACT_DELAY,       /* value = microseconds to sleep before the call */
+};
+
+#define IPCF_PLAN_NAME_MAX  64  /* call set, point name, peer name */
+#define IPCF_PLAN_OBJ_MAX   128 /* shrink object glob */
+#define IPCF_RULE_ACTIONS   4   /* actions per rule */
+#define IPCF_WHEN_UNBOUNDED UINT64_MAX
+
+struct ipcf_action {
+    enum ipcf_action_kind kind;
+    long long value;
+    char object[IPCF_PLAN_OBJ_MAX];
+};
+
+struct ipcf_rule {
+    char set[IPCF_PLAN_NAME_MAX];   /* a call name ("read"), "all", or "point" */
+    char point[IPCF_PLAN_NAME_MAX]; /* the point name when set is "point" */
+    struct ipcf_action actions[IPCF_RULE_ACTIONS];
+    unsigned nactions;
+    /* when=FIRST..LAST+STEP over this rule's own 1-based count of matching
+     * calls in this process. when_first == 0 means "no when filter" (every
+     * call). when_last == IPCF_WHEN_UNBOUNDED means open-ended. step >= 1. */
+    uint64_t when_first, when_last, when_step;
+    uint32_t p_ppm;                /* probability in parts per million; 1000000 = always */
+    char peer[IPCF_PLAN_NAME_MAX]; /* "" = any peer */
+};
+
+struct ipcf_plan {
+    struct ipcf_rule *rules;
+    size_t nrules;
+};
+
+struct ipcf_plan_error {
+    size_t pos;    /* byte offset in the text where parsing failed */
+    char msg[192]; /* "expected ... at ...", ready to print */
+};
+
+/* Parse plan text into *out (which the caller later frees with ipcf_plan_free).
+ * An empty string is the empty plan. On failure returns -IPCF_EPARSE and fills
+ * *err (if non-NULL); *out is left empty. Never crashes on any input. */
+IPCF_MUST_CHECK int ipcf_plan_parse(const char *text, struct ipcf_plan *out,
+                                    struct ipcf_plan_error *err);
+
+/* Canonical text of a plan, snprintf-style: returns the length it needs
+ * (excluding the NUL), writing at most cap bytes. parse(format(p)) == p. */
+int ipcf_plan_format(const struct ipcf_plan *plan, char *buf, size_t cap);
+
+void ipcf_plan_free(struct ipcf_plan *plan);
+IPCF_MUST_CHECK int ipcf_plan_copy(struct ipcf_plan *dst, const struct ipcf_plan *src);
+IPCF_MUST_CHECK int ipcf_plan_add_rule(struct ipcf_plan *plan, const struct ipcf_rule *rule);
+void ipcf_plan_remove_rule(struct ipcf_plan *plan, size_t index);
+
+/* ---- The scheduler (per process) ------------------------------------------ */
+
+/* Install plan + seed + peer name for this process; resets every counter.
+ * The plan is copied. Called by the harness in each peer after fork, and by the
+ * preload library from IPCF_PLAN / IPCF_SEED / IPCF_PEER. */
+IPCF_MUST_CHECK int ipcf_faults_configure(const struct ipcf_plan *plan, uint64_t seed,
+                                          const char *peer);
+
+/* Take a new peer identity (after fork): fresh counters, same plan and seed. */
+IPCF_MUST_CHECK int ipcf_faults_set_peer(const char *peer);
+
+/* Stop injecting (calls pass straight through); counters are kept. */
+void ipcf_faults_disable(void);
+
+/* Write a trace line per intercepted call and point to fd (-1 = off).
+ * Line format is documented in docs/fault-plans.md. */
+void ipcf_faults_trace_fd(int fd);
+
+/* Running hash of every decision this process made (for determinism checks). */
+uint64_t ipcf_faults_trace_hash(void);
+
+/* A decision for one intercepted call or point. */
+struct ipcf_decision {
+    enum ipcf_action_kind kind; /* IPCF_ACT_NONE = pass through */
+    long long value;
+    const char *object; /* shrink glob, valid until the plan changes */
+    int rule;           /* index of the rule that fired, -1 if none */
+};
+
+/* A fuzz target may replace the plan with its own chooser: called for each
+ * intercepted call / point with the call set name and its 1-based index in
+ * this process; fills *d. NULL restores plan-driven decisions. */
+typedef void (*ipcf_chooser_fn)(void *ctx, const char *set, uint64_t index,
+                                struct ipcf_decision *d);
+void ipcf_faults_set_chooser(ipcf_chooser_fn fn, void *ctx);
+
+/* A named kill/fault point in code built with the framework. Plans target it
+ * with `point=NAME`. Compiles to nothing unless IPCF_POINTS is defined (the
+ * build defines it for targets and scenario binaries). */
+void ipcf_point(const char *name);
+#ifdef IPCF_POINTS
+#define IPCF_POINT(name) ipcf_point(name)
+#else
+#define IPCF_POINT(name) ((void)0)
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif
