@@ -21,6 +21,14 @@ case $mode in
     # give killed children a moment to be reaped by init
     sleep 0.2
     new=$(list | sort | comm -13 "$state" - )
+    # processes started from this build tree (the state file lives in it)
+    bindir=$(cd "$(dirname "$state")/.." && pwd)
+    strays=$(pgrep -a -f "^$bindir/" 2>/dev/null | grep -v -e leak_check -e ctest || true)
+    if [ -n "$strays" ]; then
+      echo "names audit: processes from $bindir still running:"; echo "$strays"
+      pkill -KILL -f "^$bindir/" 2>/dev/null || true
+      exit 1
+    fi
     if [ -n "$new" ]; then
       echo "names audit: the suite left these behind:"; echo "$new"; exit 1
     fi
