@@ -126,6 +126,59 @@ typedef void (*ipcf_chooser_fn)(void *ctx, const char *set, uint64_t index,
                                 struct ipcf_decision *d);
 void ipcf_faults_set_chooser(ipcf_chooser_fn fn, void *ctx);
 
+/* ---- Additions (documented in docs/fault-plans.md) ------------------------ */
+
+/* Field-by-field equality of two plans (1 equal, 0 not); what the round trip
+ * parse(format(p)) == p means. */
+int ipcf_plan_equal(const struct ipcf_plan *a, const struct ipcf_plan *b);
+
+/* Configure this process from the environment: IPCF_PLAN, IPCF_SEED (decimal or
+ * 0x hex, default 0), IPCF_PEER (default: executable basename), IPCF_TRACE (file
+ * opened O_APPEND|O_CLOEXEC). Returns 0 when neither IPCF_PLAN nor IPCF_TRACE is
+ * set (nothing changes), 1 when configured, or a negative code with err->msg
+ * naming the variable (-IPCF_EPARSE bad plan, -EINVAL bad seed, -errno trace).
+ * The interposer's constructor calls it; in-process programs may too. */
+IPCF_MUST_CHECK int ipcf_faults_load_env(struct ipcf_plan_error *err);
+
+/* The current peer name into buf (snprintf-style); returns its length. */
+int ipcf_faults_peer(char *buf, size_t cap);
+
+/* Calls counted so far in call set `set` ("read", ..., or "point=NAME") in this
+ * process since ipcf_faults_configure / fork / ipcf_faults_set_peer. */
+uint64_t ipcf_faults_count(const char *set);
+
+/* Register a shrinkable object for shrink=GLOB (globs match `name`).
+ * fd >= 0: truncated through fd while fd still refers to the same inode
+ * (memfd, or any regular file); fd < 0: `name` is a POSIX shm name ("/x"),
+ * reopened by name. The interposer registers shm_open, memfd_create and
+ * MAP_SHARED mmap objects by itself. 0, -EINVAL, -EBADF (not a regular file). */
+IPCF_MUST_CHECK int ipcf_faults_register_object(const char *name, int fd);
+
+/* Truncate every registered object matching glob to 0 bytes now (what
+ * shrink=GLOB does). Returns the number truncated. */
+int ipcf_faults_shrink(const char *glob);
+
+/* The call sets a plan can name (from faults/calls.spec); NULL past the end. */
+const char *ipcf_faults_call_name(size_t i);
+
+/* Every intercepted libc symbol (read, pread64, __read_chk, ...), with its call
+ * set in *set when set != NULL; NULL past the end. */
+const char *ipcf_faults_symbol_name(size_t i, const char **set);
+
+/* The signal `signal=` (without a value) delivers: SIGRTMIN+5, with a no-op
+ * handler installed without SA_RESTART. */
+int ipcf_faults_default_signal(void);
+
+/* signal=SIG fires this long after a call starts; a call still blocked then is
+ * interrupted by the kernel. */
+#define IPCF_FAULTS_SIGNAL_DELAY_US 20000
+
+/* Chooser notes: for a point, `set` is "point=NAME"; a IPCF_ACT_SIGNAL decision
+ * with value <= 0 means the default signal; an action that does not apply to
+ * the call (short= on poll, ...) is ignored. The generated header
+ * <ipcfuzz/faults_wrap.h> declares ipcf_wrap_<call>() for every call set: the
+ * injecting call without overriding libc. */
+
 /* A named kill/fault point in code built with the framework. Plans target it
  * with `point=NAME`. Compiles to nothing unless IPCF_POINTS is defined (the
  * build defines it for targets and scenario binaries). */

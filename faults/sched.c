@@ -1,0 +1,647 @@
+/* sched.c — the per-process fault scheduler, its trace and named points.
+ *
+ * State is one struct guarded by one mutex; the only lock-free read is the
+ * `active` flag on the wrappers' fast path (an atomic load: a wrapper racing
+ * with ipcf_faults_configure either passes through or takes the lock and sees
+ * the new plan, both correct).
+ *
+ * Counting: every rule counts, 1-based, the calls that match its set and peer
+ * filter — also the calls another rule acted on — and `when=` applies to that
+ * count. Every call set (and every point name) also has its own counter, the
+ * index shown in the trace and given to a chooser. The first rule (in plan
+ * order) that fires on a call decides it.
+ *
+ * Decisions are pure: p= fires when mix(seed, peer, rule index, rule count) is
+ * below the threshold, so a decision never depends on unrelated calls or on
+ * thread interleaving of other sets. The trace hash is a wrapping SUM of one
+ * mixed value per decision, so it does not depend on the order in which
+ * threads took the lock either.
+ *
+ * Reentrancy: a __thread guard is set while the injector itself runs. Calls
+ * made meanwhile (by the injector, or by a signal handler interrupting it) pass
+ * straight through, so the mutex is never taken twice by one thread.
+ *
+ * fork: pthread_atfork holds the mutex across fork; the child resets every
+ * counter (fresh counters, same plan, seed and peer).
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define POINTS_MAX 512 /* distinct point names counted per process */
+
+struct point_slot {
+    char name[IPCF_PLAN_NAME_MAX];
+    uint64_t count;
+};
+
+static struct {
+    pthread_mutex_t lock;
+    int configured;
+    struct ipcf_plan plan;
+    int *rule_call; /* call id, -1 = all, -2 = point */
+    unsigned char *rule_peer_ok;
+    uint64_t *rule_count;
+    uint64_t seed;
+    char peer[IPCF_PLAN_NAME_MAX];
+    uint64_t peer_hash;
+    uint64_t set_count[IPCF__NCALLS];
+    struct point_slot points[POINTS_MAX];
+    int trace_fd;
+    uint64_t hash;
+    ipcf_chooser_fn chooser;
+    void *chooser_ctx;
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .trace_fd = -1};
+
+static int active; /* atomic: configured, not disabled */
+static __thread int guard __attribute__((tls_model("initial-exec")));
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+/* ---- mixing --------------------------------------------------------------- */
+
+uint64_t ipcf__mix64(uint64_t x)
+{
+    /* splitmix64 finalizer: a bijection with full avalanche */
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+uint64_t ipcf__hash_str(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then mixed */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+    return ipcf__mix64(h);
+}
+
+/* The p= draw of rule `rule` at its count `count`: uniform in [0, 1e6). */
+static uint32_t draw_ppm(uint64_t seed, uint64_t peer_hash, size_t rule, uint64_t count)
+{
+    uint64_t h = ipcf__mix64(
+        seed ^ ipcf__mix64(peer_hash ^ ipcf__mix64((uint64_t)rule ^ ipcf__mix64(count))));
+    return (uint32_t)(h % 1000000u);
+}
+
+void ipcf__write_all(int fd, const char *buf, size_t n)
+{
+    while (n > 0) {
+        long w = syscall(SYS_write, fd, buf, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return;
+        buf += w;
+        n -= (size_t)w;
+    }
+}
+
+/* ---- real functions ------------------------------------------------------- */
+
+void *ipcf__real_sym(const char *sym, void **slot)
+{
+    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    if (f)
+        return f;
+    guard++;
+#ifdef IPCF_SANITIZED
+    {
+        /* A sanitizer's interceptor keeps its checks on the real call. */
+        char name[96];
+        snprintf(name, sizeof(name), "__interceptor_%s", sym);
+        f = dlsym(RTLD_DEFAULT, name);
+    }
+#endif
+    if (!f)
+        f = dlsym(RTLD_NEXT, sym);
+    guard--;
+    if (!f) {
+        /* Cannot happen with glibc >= 2.27 (every spec call exists); there is
+         * no way to make the call, so stop loudly instead of jumping to NULL. */
+        static const char msg[] = "ipcfuzz faults: cannot resolve a libc function\n";
+        ipcf__write_all(2, msg, sizeof(msg) - 1);
+        abort();
+    }
+    __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+    return f;
+}
+
+void *ipcf__real(int call, void **slot)
+{
+    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    return f ? f : ipcf__real_sym(ipcf__calls[call].name, slot);
+}
+
+/* ---- configuration -------------------------------------------------------- */
+
+static void reset_counters_locked(void)
+{
+    if (S.rule_count)
+        memset(S.rule_count, 0, S.plan.nrules * sizeof(S.rule_count[0]));
+    memset(S.set_count, 0, sizeof(S.set_count));
+    for (size_t i = 0; i < POINTS_MAX; i++)
+        S.points[i].count = 0;
+}
+
+static void peer_changed_locked(void)
+{
+    S.peer_hash = ipcf__hash_str(S.peer);
+    for (size_t i = 0; i < S.plan.nrules; i++)
+        S.rule_peer_ok[i] =
+            !S.plan.rules[i].peer[0] || fnmatch(S.plan.rules[i].peer, S.peer, 0) == 0;
+}
+
+static void atfork_prepare(void)
+{
+    pthread_mutex_lock(&S.lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&S.lock);
+}
+
+static void atfork_child(void)
+{
+    pthread_mutex_unlock(&S.lock);
+    reset_counters_locked(); /* single-threaded now */
+}
+
+static void install_atfork(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static void set_peer_name_locked(const char *peer)
+{
+    if (!peer || !peer[0])
+        peer = program_invocation_short_name;
+    snprintf(S.peer, sizeof(S.peer), "%s", peer ? peer : "?");
+    for (char *c = S.peer; *c; c++)
+        if (*c == ' ' || *c == '\n' || *c == '\t')
+            *c = '_'; /* trace lines are space-separated */
+}
+
+int ipcf_faults_configure(const struct ipcf_plan *plan, uint64_t seed, const char *peer)
+{
+    struct ipcf_plan copy = {NULL, 0};
+    int *calls = NULL;
+    unsigned char *ok = NULL;
+    uint64_t *counts = NULL;
+    size_t n = plan ? plan->nrules : 0;
+    if (plan && ipcf_plan_copy(&copy, plan) < 0)
+        return -ENOMEM;
+    calls = calloc(n + 1, sizeof(*calls));
+    ok = calloc(n + 1, 1);
+    counts = calloc(n + 1, sizeof(*counts));
+    if (!calls || !ok || !counts) {
+        ipcf_plan_free(&copy);
+        free(calls);
+        free(ok);
+        free(counts);
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct ipcf_rule *r = &copy.rules[i];
+        if (!strcmp(r->set, "all"))
+            calls[i] = -1;
+        else if (!strcmp(r->set, "point"))
+            calls[i] = -2;
+        else
+            calls[i] = ipcf__call_lookup(r->set, strnlen(r->set, sizeof(r->set)));
+        /* an unknown set (a hand-built rule) matches nothing: -3 */
+        if (calls[i] == -1 && strcmp(r->set, "all"))
+            calls[i] = -3;
+    }
+    pthread_once(&atfork_once, install_atfork);
+    guard++;
+    pthread_mutex_lock(&S.lock);
+    ipcf_plan_free(&S.plan);
+    free(S.rule_call);
+    free(S.rule_peer_ok);
+    free(S.rule_count);
+    S.plan = copy;
+    S.rule_call = calls;
+    S.rule_peer_ok = ok;
+    S.rule_count = counts;
+    S.seed = seed;
+    set_peer_name_locked(peer);
+    peer_changed_locked();
+    reset_counters_locked();
+    S.hash = 0;
+    S.configured = 1;
+    __atomic_store_n(&active, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&S.lock);
+    guard--;
+    return 0;
+}
+
+int ipcf_faults_set_peer(const char *peer)
+{
+    guard++;
+    pthread_mutex_lock(&S.lock);
+    set_peer_name_locked(peer);
+    if (S.rule_peer_ok)
+        peer_changed_locked();
+    reset_counters_locked();
+    pthread_mutex_unlock(&S.lock);
+    guard--;
+    return 0;
+}
+
+void ipcf_faults_disable(void)
+{
+    __atomic_store_n(&active, 0, __ATOMIC_RELEASE);
+}
+
+void ipcf_faults_trace_fd(int fd)
+{
+    pthread_mutex_lock(&S.lock);
+    S.trace_fd = fd;
+    pthread_mutex_unlock(&S.lock);
+}
+
+uint64_t ipcf_faults_trace_hash(void)
+{
+    pthread_mutex_lock(&S.lock);
+    uint64_t h = S.hash;
+    pthread_mutex_unlock(&S.lock);
+    return h;
+}
+
+void ipcf_faults_set_chooser(ipcf_chooser_fn fn, void *ctx)
+{
+    pthread_mutex_lock(&S.lock);
+    S.chooser = fn;
+    S.chooser_ctx = ctx;
+    pthread_mutex_unlock(&S.lock);
+}
+
+int ipcf_faults_peer(char *buf, size_t cap)
+{
+    pthread_mutex_lock(&S.lock);
+    int n = snprintf(buf, cap, "%s", S.peer);
+    pthread_mutex_unlock(&S.lock);
+    return n;
+}
+
+static struct point_slot *point_slot_locked(const char *name, int create)
+{
+    uint64_t h = ipcf__hash_str(name);
+    for (size_t k = 0; k < POINTS_MAX; k++) {
+        struct point_slot *ps = &S.points[(h + k) % POINTS_MAX];
+        if (!ps->name[0]) {
+            if (!create)
+                return NULL;
+            snprintf(ps->name, sizeof(ps->name), "%s", name);
+            return ps;
+        }
+        if (!strncmp(ps->name, name, sizeof(ps->name) - 1))
+            return ps;
+    }
+    return NULL;
+}
+
+uint64_t ipcf_faults_count(const char *set)
+{
+    uint64_t n = 0;
+    guard++;
+    pthread_mutex_lock(&S.lock);
+    if (!strncmp(set, "point=", 6)) {
+        struct point_slot *ps = point_slot_locked(set + 6, 0);
+        n = ps ? ps->count : 0;
+    } else {
+        int c = ipcf__call_lookup(set, strlen(set));
+        n = c >= 0 ? S.set_count[c] : 0;
+    }
+    pthread_mutex_unlock(&S.lock);
+    guard--;
+    return n;
+}
+
+/* ---- deciding ------------------------------------------------------------- */
+
+/* Does action a apply to call `call` (-2: a point)? */
+static int action_applies(const struct ipcf_action *a, int call)
+{
+    if (call < 0)
+        return a->kind == IPCF_ACT_KILL_BEFORE || a->kind == IPCF_ACT_KILL_AFTER ||
+               a->kind == IPCF_ACT_DELAY || a->kind == IPCF_ACT_SIGNAL ||
+               a->kind == IPCF_ACT_SHRINK;
+    unsigned f = ipcf__calls[call].flags;
+    switch (a->kind) {
+    case IPCF_ACT_ERROR:
+        return ipcf__call_errno_ok(call, (int)a->value);
+    case IPCF_ACT_RETVAL:
+        return !(f & IPCF__CF_PTRRET);
+    case IPCF_ACT_SHORT:
+        return (f & IPCF__CF_SHORT) && a->value > 0;
+    case IPCF_ACT_CORRUPT:
+        return (f & IPCF__CF_RECV) && a->value > 0;
+    case IPCF_ACT_NONE:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+/* Copy the applicable actions of a into cx; returns how many. */
+static unsigned take_actions(struct ipcf__ctx *cx, const struct ipcf_action *a, unsigned n,
+                             int call)
+{
+    cx->nact = 0;
+    for (unsigned i = 0; i < n && i < IPCF_RULE_ACTIONS; i++)
+        if (action_applies(&a[i], call))
+            cx->act[cx->nact++] = a[i];
+    return cx->nact;
+}
+
+/* Under the lock: count the call in every matching rule; fill cx from the
+ * first rule that fires. `point` is the point name for points (call == -2). */
+static void decide_locked(struct ipcf__ctx *cx, int call, const char *point)
+{
+    for (size_t i = 0; i < S.plan.nrules; i++) {
+        const struct ipcf_rule *r = &S.plan.rules[i];
+        int rc = S.rule_call[i];
+        if (call >= 0 ? (rc != call && rc != -1) : (rc != -2 || strcmp(r->point, point)))
+            continue;
+        if (!S.rule_peer_ok[i])
+            continue;
+        uint64_t cnt = ++S.rule_count[i];
+        if (cx->rule >= 0)
+            continue; /* an earlier rule already decided: keep counting */
+        if (r->when_first && (cnt < r->when_first || cnt > r->when_last ||
+                              (r->when_step > 1 && (cnt - r->when_first) % r->when_step != 0)))
+            continue;
+        if (r->p_ppm < 1000000 && draw_ppm(S.seed, S.peer_hash, i, cnt) >= r->p_ppm)
+            continue;
+        if (take_actions(cx, r->actions, r->nactions, call) == 0)
+            continue;
+        cx->rule = (int)i;
+    }
+}
+
+/* Turn cx->act[] into the flat fields the wrappers use. */
+static void flatten(struct ipcf__ctx *cx)
+{
+    cx->fake = 0;
+    cx->fake_errno = 0;
+    cx->fake_ret = 0;
+    cx->short_max = -1;
+    cx->corrupt_bits = 0;
+    cx->sig = 0;
+    cx->kill_after = 0;
+    for (unsigned i = 0; i < cx->nact; i++) {
+        const struct ipcf_action *a = &cx->act[i];
+        switch (a->kind) {
+        case IPCF_ACT_ERROR:
+            cx->fake = 1;
+            cx->fake_errno = (int)a->value;
+            cx->fake_ret = -1;
+            break;
+        case IPCF_ACT_RETVAL:
+            cx->fake = 1;
+            cx->fake_ret = a->value;
+            break;
+        case IPCF_ACT_SHORT:
+            cx->short_max = a->value;
+            break;
+        case IPCF_ACT_CORRUPT:
+            cx->corrupt_bits = (int)a->value;
+            break;
+        case IPCF_ACT_SIGNAL:
+            cx->sig = (int)a->value;
+            break;
+        case IPCF_ACT_KILL_AFTER:
+            cx->kill_after = 1;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Ask the chooser (outside the lock: it is user code). */
+static void ask_chooser(struct ipcf__ctx *cx, ipcf_chooser_fn fn, void *ctx, const char *set,
+                        int call)
+{
+    struct ipcf_decision d = {IPCF_ACT_NONE, 0, NULL, -1};
+    fn(ctx, set, cx->index, &d);
+    struct ipcf_action a;
+    memset(&a, 0, sizeof(a));
+    a.kind = d.kind;
+    a.value = d.value;
+    if (d.kind == IPCF_ACT_SHRINK && d.object)
+        snprintf(a.object, sizeof(a.object), "%s", d.object);
+    if (d.kind == IPCF_ACT_SIGNAL && d.value <= 0)
+        a.value = ipcf__signal_default();
+    if (d.kind != IPCF_ACT_NONE && take_actions(cx, &a, 1, call))
+        cx->rule = -1;
+}
+
+/* Trace line + hash for a decided call (lock not held). */
+static void record(struct ipcf__ctx *cx, const char *set, const char *note)
+{
+    uint64_t h = ipcf__hash_str(set) ^ ipcf__mix64(cx->index);
+    char line[512], act[IPCF_PLAN_OBJ_MAX + 16], peer[IPCF_PLAN_NAME_MAX];
+    size_t len = 0;
+    int w;
+    for (unsigned i = 0; i < cx->nact; i++)
+        h = ipcf__mix64(h ^ ((uint64_t)cx->act[i].kind << 56) ^ (uint64_t)cx->act[i].value);
+    pthread_mutex_lock(&S.lock);
+    S.hash += ipcf__mix64(h);
+    int fd = S.trace_fd;
+    memcpy(peer, S.peer, sizeof(peer));
+    pthread_mutex_unlock(&S.lock);
+    if (fd < 0)
+        return;
+    w = snprintf(line, sizeof(line), "%ld %s %s %llu ", (long)syscall(SYS_getpid), peer, set,
+                 (unsigned long long)cx->index);
+    len = w > 0 ? (size_t)w : 0;
+    if (cx->nact == 0) {
+        w = snprintf(line + len, sizeof(line) - len, "pass");
+        len += w > 0 ? (size_t)w : 0;
+    }
+    for (unsigned i = 0; i < cx->nact && len < sizeof(line); i++) {
+        ipcf__action_format(&cx->act[i], act, sizeof(act));
+        w = snprintf(line + len, sizeof(line) - len, "%s%s", i ? ":" : "", act);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (len < sizeof(line) && cx->nact) {
+        if (cx->rule >= 0)
+            w = snprintf(line + len, sizeof(line) - len, " rule=%d", cx->rule);
+        else
+            w = snprintf(line + len, sizeof(line) - len, " chooser");
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (note && len < sizeof(line)) {
+        w = snprintf(line + len, sizeof(line) - len, " %s", note);
+        len += w > 0 ? (size_t)w : 0;
+    }
+    if (len > sizeof(line) - 1)
+        len = sizeof(line) - 1;
+    line[len++] = '\n';
+    ipcf__write_all(fd, line, len); /* one write per line (O_APPEND keeps it whole) */
+}
+
+/* Pre-call actions in plan order: delay, shrink, kill=before. */
+static void pre_actions(const struct ipcf__ctx *cx)
+{
+    for (unsigned i = 0; i < cx->nact; i++) {
+        const struct ipcf_action *a = &cx->act[i];
+        if (a->kind == IPCF_ACT_DELAY)
+            ipcf__sleep_us(a->value);
+        else if (a->kind == IPCF_ACT_SHRINK)
+            (void)ipcf__shrink(a->object);
+        else if (a->kind == IPCF_ACT_KILL_BEFORE)
+            ipcf__kill_self();
+    }
+}
+
+static int finish(struct ipcf__ctx *cx, const char *note)
+{
+    flatten(cx);
+    record(cx, ipcf__calls[cx->call].name, note);
+    pre_actions(cx);
+    if (!cx->fake && cx->short_max < 0 && !cx->corrupt_bits && !cx->sig && !cx->kill_after)
+        return IPCF__PASS;
+    return IPCF__ACT;
+}
+
+int ipcf__begin(struct ipcf__ctx *cx, int call)
+{
+    if (!__atomic_load_n(&active, __ATOMIC_ACQUIRE) || guard)
+        return IPCF__PASS;
+    int saved = errno;
+    guard++;
+    cx->call = call;
+    cx->rule = -2; /* nothing fired yet */
+    cx->nact = 0;
+    cx->armed = 0;
+    pthread_mutex_lock(&S.lock);
+    cx->index = ++S.set_count[call];
+    ipcf_chooser_fn fn = S.chooser;
+    void *fctx = S.chooser_ctx;
+    if (!fn)
+        decide_locked(cx, call, NULL);
+    cx->corrupt_key =
+        ipcf__mix64(S.seed ^ S.peer_hash ^ ipcf__mix64(((uint64_t)call << 40) ^ cx->index));
+    pthread_mutex_unlock(&S.lock);
+    if (fn)
+        ask_chooser(cx, fn, fctx, ipcf__calls[call].name, call);
+    if (cx->rule == -2)
+        cx->nact = 0;
+    int rc;
+    if (cx->nact == 1 && cx->act[0].kind == IPCF_ACT_ERROR && cx->act[0].value == EAGAIN &&
+        (ipcf__calls[call].flags & IPCF__CF_NB)) {
+        rc = IPCF__NEED_NB; /* traced by ipcf__commit once blocking-ness is known */
+    } else {
+        rc = finish(cx, NULL);
+    }
+    guard--;
+    errno = saved;
+    return rc;
+}
+
+int ipcf__commit(struct ipcf__ctx *cx, int nonblocking)
+{
+    int saved = errno;
+    const char *note = NULL;
+    guard++;
+    if (!nonblocking) {
+        cx->nact = 0; /* a blocking call never returns EAGAIN: pass through */
+        note = "note=eagain-on-blocking";
+    }
+    int rc = finish(cx, note);
+    guard--;
+    errno = saved;
+    return rc;
+}
+
+void ipcf__arm(struct ipcf__ctx *cx)
+{
+    if (!cx->sig)
+        return;
+    int saved = errno;
+    guard++;
+    cx->armed = ipcf__signal_arm(cx->sig, &cx->timer) == 0;
+    guard--;
+    errno = saved;
+}
+
+void ipcf__disarm(struct ipcf__ctx *cx)
+{
+    if (!cx->armed)
+        return;
+    guard++;
+    ipcf__signal_disarm(cx->timer);
+    cx->armed = 0;
+    guard--;
+}
+
+void ipcf__end(struct ipcf__ctx *cx)
+{
+    if (cx->kill_after)
+        ipcf__kill_self();
+}
+
+int ipcf__reg_ok(void)
+{
+    return !guard;
+}
+
+/* ---- points --------------------------------------------------------------- */
+
+void ipcf_point(const char *name)
+{
+    if (!name || !__atomic_load_n(&active, __ATOMIC_ACQUIRE) || guard)
+        return;
+    int saved = errno;
+    struct ipcf__ctx cx;
+    char set[IPCF_PLAN_NAME_MAX + 8];
+    guard++;
+    snprintf(set, sizeof(set), "point=%.*s", IPCF_PLAN_NAME_MAX - 1, name);
+    cx.call = -2;
+    cx.rule = -2;
+    cx.nact = 0;
+    pthread_mutex_lock(&S.lock);
+    struct point_slot *ps = point_slot_locked(name, 1);
+    cx.index = ps ? ++ps->count : 0;
+    ipcf_chooser_fn fn = S.chooser;
+    void *fctx = S.chooser_ctx;
+    if (!fn)
+        decide_locked(&cx, -2, name);
+    pthread_mutex_unlock(&S.lock);
+    if (fn)
+        ask_chooser(&cx, fn, fctx, set, -2);
+    if (cx.rule == -2)
+        cx.nact = 0;
+    record(&cx, set, ps ? NULL : "note=point-table-full");
+    /* delay, shrink and signal in plan order; kill (before == after) last */
+    int kill = 0;
+    for (unsigned i = 0; i < cx.nact; i++) {
+        const struct ipcf_action *a = &cx.act[i];
+        if (a->kind == IPCF_ACT_DELAY)
+            ipcf__sleep_us(a->value);
+        else if (a->kind == IPCF_ACT_SHRINK)
+            (void)ipcf__shrink(a->object);
+        else if (a->kind == IPCF_ACT_SIGNAL)
+            ipcf__signal_now((int)a->value);
+        else if (a->kind == IPCF_ACT_KILL_BEFORE || a->kind == IPCF_ACT_KILL_AFTER)
+            kill = 1;
+    }
+    if (kill)
+        ipcf__kill_self();
+    guard--;
+    errno = saved;
+}
