@@ -346,13 +346,13 @@ void chantest_recv_timeout(const struct chantest_transport *t)
     rc = ipcf_channel_recv(&ch, &f, 100);
     int64_t dt = ipcft_now_ms() - t0;
     CHECK(rc == -IPCF_ETIMEDOUT, "idle recv: expected ETIMEDOUT, got %s", ipcf_strerror(rc));
-    CHECK(dt >= 99 && dt < 1000, "idle recv(100 ms) took %lld ms", (long long)dt);
+    CHECK(dt >= 99 && dt < 5000, "idle recv(100 ms) took %lld ms", (long long)dt);
     CHECK(chantest_signal(env.p2c[1]) == 0 && chantest_await(env.c2p[0], T_LONG) == 0, "sync 1");
     t0 = ipcft_now_ms();
     rc = ipcf_channel_recv(&ch, &f, 100);
     dt = ipcft_now_ms() - t0;
     CHECK(rc == -IPCF_ETIMEDOUT, "partial recv: expected ETIMEDOUT, got %s", ipcf_strerror(rc));
-    CHECK(dt >= 99 && dt < 1000, "partial recv(100 ms) took %lld ms", (long long)dt);
+    CHECK(dt >= 99 && dt < 5000, "partial recv(100 ms) took %lld ms", (long long)dt);
     CHECK(ipcf_frame_decoder_buffered(&ch.dec) == 100, "partial frame not kept (%zu)",
           ipcf_frame_decoder_buffered(&ch.dec));
     CHECK(chantest_signal(env.p2c[1]) == 0, "sync 2");
@@ -421,5 +421,192 @@ out:
     env_fini(&env);
     if (failmsg[0])
         fail_msg("%s: %s", t->name, failmsg);
+    chantest_assert_no_names();
+}
+
+/* ---- every frame intact and in order while the system calls misbehave ----
+ * Both processes run with a system-call table (ipcf_io_set_syscalls) that,
+ * on a fixed cycle, makes read()/write()/send() fail with EINTR or EAGAIN
+ * right after poll() said ready, transfer 1 byte, write 0 bytes, and makes
+ * poll() fail with EINTR or wake with no revents; connect()/accept4() fail
+ * with EINTR/EAGAIN a few times first. The writer (child) sends frames of
+ * every size class; the reader (parent) must get each one, intact, in order,
+ * then a clean end of stream. */
+
+static unsigned long flt_calls[5], flt_injected;
+
+static int flt_pick(int kind, int period)
+{
+    unsigned long i = flt_calls[kind]++;
+    return (int)(i % (unsigned long)period);
+}
+
+static ssize_t flt_read(int fd, void *buf, size_t len)
+{
+    switch (flt_pick(0, 7)) {
+    case 1:
+        flt_injected++;
+        errno = EINTR;
+        return -1;
+    case 3:
+        flt_injected++;
+        errno = EAGAIN;
+        return -1;
+    case 5:
+        flt_injected++;
+        return ipcf_io_libc_syscalls()->read(fd, buf, 1);
+    default:
+        return ipcf_io_libc_syscalls()->read(fd, buf, len);
+    }
+}
+
+static ssize_t flt_out(int fd, const void *buf, size_t len, int flags, int use_send)
+{
+    const struct ipcf_io_syscalls *libc = ipcf_io_libc_syscalls();
+    switch (flt_pick(1, 6)) {
+    case 1:
+        flt_injected++;
+        errno = EINTR;
+        return -1;
+    case 2:
+        flt_injected++;
+        return 0;
+    case 3:
+        flt_injected++;
+        errno = EAGAIN;
+        return -1;
+    case 4:
+        flt_injected++;
+        len = 1;
+        break;
+    default:
+        break;
+    }
+    return use_send ? libc->send(fd, buf, len, flags) : libc->write(fd, buf, len);
+}
+
+static ssize_t flt_write(int fd, const void *buf, size_t len)
+{
+    return flt_out(fd, buf, len, 0, 0);
+}
+
+static ssize_t flt_send(int fd, const void *buf, size_t len, int flags)
+{
+    return flt_out(fd, buf, len, flags, 1);
+}
+
+static int flt_poll(struct pollfd *fds, nfds_t nfds, int timeout)
+{
+    switch (flt_pick(2, 5)) {
+    case 2:
+        flt_injected++;
+        errno = EINTR;
+        return -1;
+    case 4:
+        flt_injected++;
+        for (nfds_t i = 0; i < nfds; i++)
+            fds[i].revents = 0;
+        return 1;
+    default:
+        return ipcf_io_libc_syscalls()->poll(fds, nfds, timeout);
+    }
+}
+
+static int flt_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    if (flt_calls[3]++ < 3) {
+        flt_injected++;
+        errno = EINTR;
+        return -1;
+    }
+    return ipcf_io_libc_syscalls()->connect(fd, sa, len);
+}
+
+static int flt_accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+{
+    unsigned long n = flt_calls[4]++;
+    if (n < 2) {
+        flt_injected++;
+        errno = n == 0 ? EINTR : EAGAIN;
+        return -1;
+    }
+    return ipcf_io_libc_syscalls()->accept4(fd, sa, len, flags);
+}
+
+static const struct ipcf_io_syscalls faulty_calls = {
+    .read = flt_read,
+    .write = flt_write,
+    .send = flt_send,
+    .poll = flt_poll,
+    .connect = flt_connect,
+    .accept4 = flt_accept4,
+};
+
+#define NFAULTROWS 300
+
+static int faulty_writer(void *arg)
+{
+    struct chantest_env *env = arg;
+    struct ipcf_channel ch;
+    static uint8_t buf[65536 + 1];
+    memset(flt_calls, 0, sizeof(flt_calls));
+    flt_injected = 0;
+    if (env->t->open(env, IPCF_CH_WRITE, &ch, T_LONG) < 0)
+        return 10;
+    for (size_t i = 0; i < NSIZES; i++) {
+        chantest_fill(buf, i, sizes[i]);
+        if (ipcf_channel_send(&ch, i, buf, sizes[i], T_LONG) != 0)
+            return 11;
+    }
+    for (unsigned k = 0; k < NFAULTROWS; k++) {
+        uint64_t seq = NSIZES + k;
+        chantest_fill(buf, seq, ROWLEN(k) * 3);
+        if (ipcf_channel_send(&ch, seq, buf, ROWLEN(k) * 3, T_LONG) != 0)
+            return 12;
+    }
+    if (flt_injected < 100)
+        return 13; /* the schedule did not really run in the writer */
+    return ipcf_channel_close(&ch) == 0 ? 0 : 14;
+}
+
+void chantest_syscall_faults(const struct chantest_transport *t)
+{
+    struct chantest_env env;
+    struct ipcf_channel ch = {.fd = -1};
+    struct ipcf_frame f;
+    int st = -1, rc;
+    failmsg[0] = 0;
+
+    memset(flt_calls, 0, sizeof(flt_calls));
+    flt_injected = 0;
+    env_init(&env, t, "faulty");
+    ipcf_io_set_syscalls(&faulty_calls); /* inherited by the forked writer */
+    pid_t pid = ipcft_fork(faulty_writer, &env);
+    rc = t->open(&env, IPCF_CH_READ, &ch, T_LONG);
+    CHECK(rc == 0, "open reader: %s", ipcf_strerror(rc));
+    for (size_t i = 0; i < NSIZES; i++) {
+        rc = ipcf_channel_recv(&ch, &f, T_LONG);
+        CHECK(rc == 0, "recv size %zu: %s", sizes[i], ipcf_strerror(rc));
+        CHECK(chantest_check(&f, i, sizes[i]) == 0, "frame %zu damaged", i);
+    }
+    for (unsigned k = 0; k < NFAULTROWS; k++) {
+        rc = ipcf_channel_recv(&ch, &f, T_LONG);
+        CHECK(rc == 0, "recv row %u: %s", k, ipcf_strerror(rc));
+        CHECK(chantest_check(&f, NSIZES + k, ROWLEN(k) * 3) == 0,
+              "row frame %u damaged/out of order", k);
+    }
+    rc = ipcf_channel_recv(&ch, &f, T_LONG);
+    CHECK(rc == -IPCF_ECLOSED, "expected ECLOSED at end, got %s", ipcf_strerror(rc));
+    CHECK(ch.rx_frames == NSIZES + NFAULTROWS, "rx_frames %llu", (unsigned long long)ch.rx_frames);
+    CHECK(flt_injected >= 100, "only %lu faults injected in the reader", flt_injected);
+out:
+    reap(pid, &st);
+    ipcf_io_set_syscalls(NULL);
+    (void)ipcf_channel_close(&ch);
+    env_fini(&env);
+    if (failmsg[0])
+        fail_msg("%s: %s", t->name, failmsg);
+    if (!child_status_ok(st))
+        fail_msg("%s: writer status 0x%x", t->name, st);
     chantest_assert_no_names();
 }

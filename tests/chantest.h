@@ -61,6 +61,9 @@ void chantest_torn_by_kill(const struct chantest_transport *t);
 void chantest_epipe_survives(const struct chantest_transport *t);
 void chantest_recv_timeout(const struct chantest_transport *t);
 void chantest_survives_writer_death(const struct chantest_transport *t);
+/* Frames intact and in order while read/write/send/poll/connect/accept4
+ * return EINTR, EAGAIN, 1 or 0 bytes, spurious readiness (both peers). */
+void chantest_syscall_faults(const struct chantest_transport *t);
 
 /* Assert this run owns no name right now. */
 void chantest_assert_no_names(void);

@@ -400,9 +400,207 @@ static void test_bug_crc_late(void **state)
     assert_int_equal(ipcf_bugs_set("frame_crc_late"), 0);
     int rc = ipcf_frame_decoder_feed(&d, buf, (size_t)n, &used, &f);
     unsigned counted = d.kind_count[3];
+    int v = ipcf_frame_decoder_validate(&d);
     assert_int_equal(ipcf_bugs_set(""), 0);
     assert_int_equal(rc, -IPCF_EBADCRC);
-    assert_int_equal(counted, 1); /* the bug's observable effect */
+    assert_int_equal(counted, 1);        /* the bug's observable effect */
+    assert_int_equal(v, -IPCF_ECORRUPT); /* and validate() catches it */
+    ipcf_frame_decoder_fini(&d);
+}
+
+/* ---- -IPCF_EBADCRC when the LENGTH field itself was corrupted -------------
+ * frame.h documents what recovery after a bad CRC does and does not promise;
+ * each case is shown here. A stream is built, one frame's length field is
+ * changed (CRC not resealed: the frame fails its CRC), and the whole stream
+ * is fed. */
+
+/* Encode frame seq with payload p[0..len) at buf; returns its size. */
+static size_t put_frame(uint8_t *buf, uint64_t seq, const void *p, size_t len)
+{
+    int n = ipcf_frame_encode(buf, HDR + len, seq, 0, p, len);
+    assert_int_equal(n, (int)(HDR + len));
+    return (size_t)n;
+}
+
+/* Feed everything; collect delivered seqs and errors in order (-1000-err). */
+static int feed_all(struct ipcf_frame_decoder *d, const uint8_t *p, size_t len, int64_t *ev,
+                    int maxev)
+{
+    struct ipcf_frame f;
+    int k = 0;
+    while (len && k < maxev) {
+        size_t used = 0;
+        int rc = ipcf_frame_decoder_feed(d, p, len, &used, &f);
+        assert_int_equal(ipcf_frame_decoder_validate(d), 0);
+        if (rc == 1)
+            ev[k++] = (int64_t)f.seq;
+        else if (rc < 0)
+            ev[k++] = -1000 + rc;
+        if (rc == -IPCF_EPOISONED)
+            break;
+        p += used;
+        len -= used;
+    }
+    return k;
+}
+
+/* Too short: the next header starts inside the dropped payload -> poisoned;
+ * the frame after it is lost with it. */
+static void test_badcrc_corrupt_length_misaligned(void **state)
+{
+    (void)state;
+    static uint8_t st[512];
+    struct ipcf_frame_decoder d;
+    int64_t ev[8];
+    size_t n = put_frame(st, 1, "AAAAAAAAAAAAAAAAAAAA", 20);
+    put32le(st + 8, 10); /* length 20 -> 10 */
+    n += put_frame(st + n, 2, "bb", 2);
+    assert_int_equal(ipcf_frame_decoder_init(&d, 64), 0);
+    int k = feed_all(&d, st, n, ev, 8);
+    assert_true(k >= 2);
+    assert_int_equal(ev[0], -1000 - IPCF_EBADCRC);
+    assert_int_equal(ev[1], -1000 - IPCF_EBADMAGIC); /* "AAAA" is not the magic */
+    assert_true(ipcf_frame_decoder_poisoned(&d));
+    assert_int_equal(d.frames, 0); /* frame 2 was never delivered */
+    ipcf_frame_decoder_fini(&d);
+}
+
+/* A skip that lands exactly on a later boundary: one -IPCF_EBADCRC, and the
+ * decoder goes on having silently dropped frame 2 as well (seq gap 1 -> 3). */
+static void test_badcrc_corrupt_length_lands_on_boundary(void **state)
+{
+    (void)state;
+    static uint8_t st[512];
+    struct ipcf_frame_decoder d;
+    int64_t ev[8];
+    size_t n = put_frame(st, 1, "aaaaaaaaaa", 10);
+    put32le(st + 8, 10 + HDR + 6); /* covers frame 2 exactly */
+    n += put_frame(st + n, 2, "bbbbbb", 6);
+    n += put_frame(st + n, 3, "ccccc", 5);
+    assert_int_equal(ipcf_frame_decoder_init(&d, 64), 0);
+    int k = feed_all(&d, st, n, ev, 8);
+    assert_int_equal(k, 2);
+    assert_int_equal(ev[0], -1000 - IPCF_EBADCRC);
+    assert_int_equal(ev[1], 3); /* TWO frames lost for one EBADCRC */
+    assert_false(ipcf_frame_decoder_poisoned(&d));
+    assert_int_equal(d.bad_frames, 1);
+    ipcf_frame_decoder_fini(&d);
+}
+
+/* A skip that lands on a frame encoded INSIDE a payload delivers it: a frame
+ * the writer never sent as a frame (seq 99). */
+static void test_badcrc_corrupt_length_embedded(void **state)
+{
+    (void)state;
+    static uint8_t st[512], payload[64];
+    struct ipcf_frame_decoder d;
+    int64_t ev[8];
+    memset(payload, 'p', sizeof(payload));
+    size_t e = put_frame(payload + 8, 99, "tunnel", 6); /* 30 bytes at offset 8 */
+    size_t n = put_frame(st, 1, payload, 8 + e);
+    put32le(st + 8, 8); /* skip lands on the embedded frame */
+    n += put_frame(st + n, 2, "z", 1);
+    assert_int_equal(ipcf_frame_decoder_init(&d, 64), 0);
+    int k = feed_all(&d, st, n, ev, 8);
+    assert_int_equal(k, 3);
+    assert_int_equal(ev[0], -1000 - IPCF_EBADCRC);
+    assert_int_equal(ev[1], 99); /* delivered, though never sent as a frame */
+    assert_int_equal(ev[2], 2);
+    ipcf_frame_decoder_fini(&d);
+}
+
+/* Too long: the decoder swallows the following frames while it waits for
+ * the announced length (on a live stream recv() times out meanwhile); at end
+ * of stream the partial "frame" is -IPCF_ETRUNCATED. */
+static void test_badcrc_corrupt_length_too_long(void **state)
+{
+    (void)state;
+    static uint8_t st[512];
+    struct ipcf_frame_decoder d;
+    int64_t ev[8];
+    size_t n = put_frame(st, 1, "aaaa", 4);
+    put32le(st + 8, 200);
+    n += put_frame(st + n, 2, "bbbb", 4);
+    n += put_frame(st + n, 3, "cccc", 4);
+    assert_int_equal(ipcf_frame_decoder_init(&d, 256), 0);
+    int k = feed_all(&d, st, n, ev, 8);
+    assert_int_equal(k, 0);                                       /* frames 2 and 3 swallowed */
+    assert_int_equal(ipcf_frame_decoder_want(&d), HDR + 200 - n); /* still waiting */
+    assert_int_equal(ipcf_frame_decoder_finish(&d), -IPCF_ETRUNCATED);
+    assert_int_equal(d.frames, 0);
+    ipcf_frame_decoder_fini(&d);
+}
+
+/* Lengths and sizes at the limits: encoded_size saturates instead of
+ * wrapping (before: SIZE_MAX - 10 gave 13), encode refuses huge lengths before
+ * touching buf, the decoder accepts the configured limit exactly. */
+static void test_limits(void **state)
+{
+    (void)state;
+    uint8_t buf[HDR + 8], h[HDR];
+    struct ipcf_frame_decoder d;
+    struct ipcf_frame f;
+    size_t used;
+    assert_int_equal(ipcf_frame_encoded_size(0), HDR);
+    assert_int_equal(ipcf_frame_encoded_size(SIZE_MAX - 10), SIZE_MAX);
+    assert_int_equal(ipcf_frame_encoded_size(SIZE_MAX - HDR), SIZE_MAX);
+    assert_int_equal(ipcf_frame_encoded_size(SIZE_MAX - HDR - 1), SIZE_MAX - 1);
+    assert_int_equal(ipcf_frame_encode(buf, sizeof(buf), 1, 0, buf, SIZE_MAX), -IPCF_EOVERSIZE);
+    assert_int_equal(ipcf_frame_encode(buf, SIZE_MAX, 1, 0, buf, SIZE_MAX - 5), -IPCF_EOVERSIZE);
+    assert_int_equal(ipcf_frame_encode(buf, sizeof(buf), 1, 0, buf, IPCF_FRAME_PAYLOAD_LIMIT + 1u),
+                     -IPCF_EOVERSIZE);
+    assert_int_equal(ipcf_frame_encode(buf, sizeof(buf), 1, 0, buf, 9), -ENOBUFS);
+    /* the largest allowed decoder, and lengths around it */
+    assert_int_equal(ipcf_frame_decoder_init(&d, IPCF_FRAME_PAYLOAD_LIMIT), 0);
+    header_with_len(h, IPCF_FRAME_PAYLOAD_LIMIT);
+    assert_int_equal(ipcf_frame_decoder_feed(&d, h, HDR, &used, &f), 0);
+    assert_int_equal(ipcf_frame_decoder_want(&d), IPCF_FRAME_PAYLOAD_LIMIT);
+    assert_int_equal(ipcf_frame_decoder_validate(&d), 0);
+    ipcf_frame_decoder_reset(&d);
+    static const uint32_t over[] = {
+        IPCF_FRAME_PAYLOAD_LIMIT + 1u, 0x7FFFFFFFu, 0x80000000u, 0xFFFFFFE7u,
+        0xFFFFFFE8u /* 2^32 - 24 */,   0xFFFFFFFEu};
+    for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+        header_with_len(h, over[i]);
+        assert_int_equal(ipcf_frame_decoder_feed(&d, h, HDR, &used, &f), -IPCF_EOVERSIZE);
+        ipcf_frame_decoder_reset(&d);
+    }
+    header_with_len(h, 0xFFFFFFFFu);
+    assert_int_equal(ipcf_frame_decoder_feed(&d, h, HDR, &used, &f), -IPCF_EOVERSIZE);
+    ipcf_frame_decoder_fini(&d);
+    assert_int_equal(ipcf_frame_decoder_init(&d, SIZE_MAX), -EINVAL);
+    assert_int_equal(ipcf_frame_decoder_init(NULL, 10), -EINVAL);
+}
+
+/* validate() checks what it claims: a buffered header that no longer says
+ * what the decoder acted on, or per-kind counters that disagree with the
+ * frame count, are -IPCF_ECORRUPT. */
+static void test_validate_catches_tampering(void **state)
+{
+    (void)state;
+    struct ipcf_frame_decoder d;
+    struct ipcf_frame f;
+    uint8_t buf[64];
+    size_t used;
+    assert_int_equal(ipcf_frame_decoder_init(&d, 64), 0);
+    size_t n = good_frame(buf, 1);
+    assert_int_equal(ipcf_frame_decoder_feed(&d, buf, HDR + 2, &used, &f), 0);
+    assert_int_equal(ipcf_frame_decoder_validate(&d), 0);
+    d.buf[8] ^= 1; /* length in the buffered header */
+    assert_int_equal(ipcf_frame_decoder_validate(&d), -IPCF_ECORRUPT);
+    d.buf[8] ^= 1;
+    d.buf[0] ^= 1; /* magic */
+    assert_int_equal(ipcf_frame_decoder_validate(&d), -IPCF_ECORRUPT);
+    d.buf[0] ^= 1;
+    assert_int_equal(ipcf_frame_decoder_feed(&d, buf + HDR + 2, n - HDR - 2, &used, &f), 1);
+    assert_int_equal(ipcf_frame_decoder_validate(&d), 0);
+    d.kind_count[5]++;
+    assert_int_equal(ipcf_frame_decoder_validate(&d), -IPCF_ECORRUPT);
+    d.kind_count[5]--;
+    d.frames += 100; /* more frames than bytes could hold */
+    assert_int_equal(ipcf_frame_decoder_validate(&d), -IPCF_ECORRUPT);
+    d.frames -= 100;
+    assert_int_equal(ipcf_frame_decoder_validate(&d), 0);
     ipcf_frame_decoder_fini(&d);
 }
 
@@ -461,6 +659,12 @@ int main(void)
         cmocka_unit_test(test_bug_trust_length),
         cmocka_unit_test(test_bug_len_overflow),
         cmocka_unit_test(test_bug_crc_late),
+        cmocka_unit_test(test_badcrc_corrupt_length_misaligned),
+        cmocka_unit_test(test_badcrc_corrupt_length_lands_on_boundary),
+        cmocka_unit_test(test_badcrc_corrupt_length_embedded),
+        cmocka_unit_test(test_badcrc_corrupt_length_too_long),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_validate_catches_tampering),
 #ifdef HAVE_ASAN
         cmocka_unit_test(test_bugs_are_real_memory_errors),
 #endif

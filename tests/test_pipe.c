@@ -1,7 +1,8 @@
 /* test_pipe.c — the anonymous-pipe transport with real forked peers: sizes and
  * order, torn frames (close and SIGKILL), EPIPE survival, bounded receive
- * timeout, bytes surviving the writer's death, and the channel API's argument
- * and role checks. */
+ * timeout, bytes surviving the writer's death, the channel API's argument
+ * and role checks, the channel layer under a transport op that returns EINTR,
+ * EAGAIN, partial or impossible results on a schedule, and its fault points. */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 
 #include "chantest.h"
 #include "testutil.h"
+#include "ipcfuzz/faults.h"
 
 static void forget(struct ipcf_channel *ch)
 {
@@ -77,6 +79,12 @@ static void test_pipe_survives_writer_death(void **state)
     chantest_survives_writer_death(&pipe_t);
 }
 
+static void test_pipe_syscall_faults(void **state)
+{
+    (void)state;
+    chantest_syscall_faults(&pipe_t);
+}
+
 /* Roles, oversize, reopen, idempotent close, close of a zeroed struct. */
 static void test_pipe_api_checks(void **state)
 {
@@ -141,6 +149,166 @@ static void test_pipe_bad_crc_then_poison(void **state)
     assert_int_equal(ipcf_channel_close(&wr), 0);
 }
 
+/* ---- the channel layer under a misbehaving transport op ------------------
+ * The brief of channel.c: whatever the op returns that is not final (-EINTR,
+ * -EAGAIN, a partial write, a 1-byte read), send/recv go on and every frame
+ * arrives intact and in order. The ops of a real pipe are wrapped with a
+ * schedule. */
+static const struct ipcf_channel_ops *real_ops;
+static unsigned long op_reads, op_writes;
+static int op_huge; /* 1: read claims more than asked; 2: write claims more */
+
+static ssize_t sched_read(struct ipcf_channel *ch, void *buf, size_t len,
+                          const struct ipcf_deadline *dl)
+{
+    if (op_huge == 1) {
+        ssize_t n = real_ops->read(ch, buf, len, dl);
+        return n > 0 ? (ssize_t)len + 1 : n;
+    }
+    switch (op_reads++ % 6) {
+    case 1:
+        return -EINTR;
+    case 3:
+        return -EAGAIN;
+    case 4:
+        return real_ops->read(ch, buf, 1, dl);
+    default:
+        return real_ops->read(ch, buf, len, dl);
+    }
+}
+
+static int sched_write(struct ipcf_channel *ch, const void *buf, size_t len, size_t *done,
+                       const struct ipcf_deadline *dl)
+{
+    size_t d = 0;
+    int rc;
+    if (op_huge == 2) {
+        rc = real_ops->write(ch, buf, len, &d, dl);
+        *done = d + 1;
+        return rc;
+    }
+    switch (op_writes++ % 5) {
+    case 1: /* interrupted before anything was written */
+        *done = 0;
+        return -EINTR;
+    case 2: /* would block, nothing written */
+        *done = 0;
+        return -EAGAIN;
+    case 3: /* part of it written, then interrupted */
+        rc = real_ops->write(ch, buf, len > 1 ? len / 2 : len, &d, dl);
+        *done = d;
+        return rc < 0 ? rc : (d < len ? -EINTR : 0);
+    case 4: /* part of it written, "success" (a broken op): the channel goes on */
+        rc = real_ops->write(ch, buf, len > 3 ? 3 : len, &d, dl);
+        *done = d;
+        return rc;
+    default:
+        return real_ops->write(ch, buf, len, done, dl);
+    }
+}
+
+static struct ipcf_channel_ops sched_ops;
+
+static void wrap_ops(struct ipcf_channel *rd, struct ipcf_channel *wr)
+{
+    real_ops = rd->ops;
+    sched_ops = *real_ops;
+    sched_ops.name = "pipe";
+    sched_ops.read = sched_read;
+    sched_ops.write = sched_write;
+    rd->ops = wr->ops = &sched_ops;
+    op_reads = op_writes = 0;
+    op_huge = 0;
+}
+
+static void test_pipe_channel_sched_ops(void **state)
+{
+    (void)state;
+    struct ipcf_channel rd, wr;
+    struct ipcf_frame f;
+    static uint8_t buf[6000];
+    assert_int_equal(ipcf_pipe_open(&rd, &wr, sizeof(buf)), 0);
+    wrap_ops(&rd, &wr);
+    for (uint64_t seq = 0; seq < 400; seq++) {
+        size_t len = (size_t)(seq * 811u % sizeof(buf));
+        chantest_fill(buf, seq, len);
+        int rc = ipcf_channel_send(&wr, seq, buf, len, 5000);
+        if (rc != 0)
+            fail_msg("send %llu: %s", (unsigned long long)seq, ipcf_strerror(rc));
+        rc = ipcf_channel_recv(&rd, &f, 5000);
+        if (rc != 0)
+            fail_msg("recv %llu: %s", (unsigned long long)seq, ipcf_strerror(rc));
+        if (chantest_check(&f, seq, len) != 0)
+            fail_msg("frame %llu damaged or out of order", (unsigned long long)seq);
+    }
+    assert_true(op_reads > 1000 && op_writes > 400); /* the schedule ran */
+    assert_int_equal(wr.tx_error, 0);
+    assert_int_equal(rd.rx_frames, 400);
+    assert_int_equal(ipcf_channel_close(&wr), 0);
+    assert_int_equal(ipcf_channel_recv(&rd, &f, 1000), -IPCF_ECLOSED);
+    assert_int_equal(ipcf_channel_close(&rd), 0);
+}
+
+/* An op that claims more bytes than it was given is -EIO: recv never feeds
+ * past its buffer (ASan would see it), send never counts a frame as sent and
+ * poisons the stream it may have torn. */
+static void test_pipe_channel_broken_op(void **state)
+{
+    (void)state;
+    struct ipcf_channel rd, wr;
+    struct ipcf_frame f;
+    assert_int_equal(ipcf_pipe_open(&rd, &wr, 64), 0);
+    wrap_ops(&rd, &wr);
+    assert_int_equal(ipcf_channel_send(&wr, 1, "abc", 3, 1000), 0);
+    op_huge = 1;
+    assert_int_equal(ipcf_channel_recv(&rd, &f, 1000), -EIO);
+    op_huge = 2;
+    assert_int_equal(ipcf_channel_send(&wr, 2, "def", 3, 1000), -EIO);
+    assert_int_equal(wr.tx_frames, 1);
+    assert_int_equal(ipcf_channel_send(&wr, 3, "ghi", 3, 1000), -IPCF_EPOISONED);
+    assert_int_equal(ipcf_channel_close(&rd), 0);
+    assert_int_equal(ipcf_channel_close(&wr), 0);
+}
+
+/* The channel's fault points are reached, in the documented places. */
+static void test_pipe_points_reached(void **state)
+{
+    (void)state;
+    struct ipcf_channel rd, wr;
+    struct ipcf_frame f;
+    struct ipcf_plan empty = {NULL, 0};
+    assert_int_equal(ipcf_pipe_open(&rd, &wr, 64), 0);
+    assert_int_equal(ipcf_faults_configure(&empty, 1, "pointtest"), 0);
+    int s1 = ipcf_channel_send(&wr, 1, "hello", 5, 1000);
+    int r1 = ipcf_channel_recv(&rd, &f, 1000);
+    int s2 = ipcf_channel_send(&wr, 2, NULL, 0, 1000); /* header only */
+    int r2 = ipcf_channel_recv(&rd, &f, 1000);
+    uint64_t begin = ipcf_faults_count("point=pipe.send.begin");
+    uint64_t done = ipcf_faults_count("point=pipe.send.done");
+    uint64_t partial = ipcf_faults_count("point=pipe.send.partial");
+    uint64_t header = ipcf_faults_count("point=pipe.recv.header");
+    uint64_t decoded = ipcf_faults_count("point=pipe.recv.decoded");
+    /* a torn send (short writes) passes send.partial */
+    wrap_ops(&rd, &wr);
+    op_writes = 3; /* next write: half, then EINTR */
+    int s3 = ipcf_channel_send(&wr, 3, "0123456789", 10, 1000);
+    uint64_t partial2 = ipcf_faults_count("point=pipe.send.partial");
+    ipcf_faults_disable();
+    assert_int_equal(s1, 0);
+    assert_int_equal(r1, 0);
+    assert_int_equal(s2, 0);
+    assert_int_equal(r2, 0);
+    assert_int_equal(s3, 0);
+    assert_int_equal(begin, 2);
+    assert_int_equal(done, 2);
+    assert_int_equal(partial, 0);
+    assert_int_equal(header, 1); /* the 0-byte frame completes with its header */
+    assert_int_equal(decoded, 2);
+    assert_true(partial2 >= 1);
+    assert_int_equal(ipcf_channel_close(&rd), 0);
+    assert_int_equal(ipcf_channel_close(&wr), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -150,8 +318,12 @@ int main(void)
         cmocka_unit_test(test_pipe_epipe_survives),
         cmocka_unit_test(test_pipe_recv_timeout),
         cmocka_unit_test(test_pipe_survives_writer_death),
+        cmocka_unit_test(test_pipe_syscall_faults),
         cmocka_unit_test(test_pipe_api_checks),
         cmocka_unit_test(test_pipe_bad_crc_then_poison),
+        cmocka_unit_test(test_pipe_channel_sched_ops),
+        cmocka_unit_test(test_pipe_channel_broken_op),
+        cmocka_unit_test(test_pipe_points_reached),
     };
     return cmocka_run_group_tests(tests, ipcft_group_setup, ipcft_group_teardown);
 }

@@ -76,6 +76,12 @@ static void test_unix_survives_writer_death(void **state)
     chantest_survives_writer_death(&unix_t);
 }
 
+static void test_unix_syscall_faults(void **state)
+{
+    (void)state;
+    chantest_syscall_faults(&unix_t);
+}
+
 static int path_exists(const char *tag)
 {
     char path[IPCF_NAME_MAX];
@@ -255,11 +261,11 @@ static void test_unix_bounded_and_reconnect(void **state)
 
     int64_t t0 = ipcft_now_ms();
     assert_int_equal(ipcf_unix_connect(&c, "none", 0, 100), -IPCF_ETIMEDOUT);
-    assert_true(ipcft_now_ms() - t0 >= 99 && ipcft_now_ms() - t0 < 1000);
+    assert_true(ipcft_now_ms() - t0 >= 99 && ipcft_now_ms() - t0 < 5000);
     assert_int_equal(ipcf_unix_listen(&l, "re", 0), 0);
     t0 = ipcft_now_ms();
     assert_int_equal(ipcf_unix_accept(&l, &s, 100), -IPCF_ETIMEDOUT);
-    assert_true(ipcft_now_ms() - t0 >= 99 && ipcft_now_ms() - t0 < 1000);
+    assert_true(ipcft_now_ms() - t0 >= 99 && ipcft_now_ms() - t0 < 5000);
 
     assert_int_equal(ipcf_unix_connect(&c, "re", 0, 1000), 0);
     assert_int_equal(ipcf_unix_accept(&l, &s, 1000), 0);
@@ -346,6 +352,57 @@ static void test_unix_peercred_foreign_uid(void **state)
     chantest_assert_no_names();
 }
 
+static unsigned long eintr_connects;
+
+static int always_eintr_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    (void)fd;
+    (void)sa;
+    (void)len;
+    eintr_connects++;
+    errno = EINTR;
+    return -1;
+}
+
+/* A connect() that is interrupted forever (an injector with p=1) ends at the
+ * deadline without spinning (before the fix: an unbounded EINTR loop, a hang).
+ * Accepted and connected sockets are close-on-exec and non-blocking. */
+static void test_unix_connect_eintr_bounded(void **state)
+{
+    (void)state;
+    struct ipcf_unix_listener l;
+    struct ipcf_channel c, s;
+    static const struct ipcf_io_syscalls calls = {.connect = always_eintr_connect};
+    assert_int_equal(ipcf_unix_listen(&l, "intr", 0), 0);
+    eintr_connects = 0;
+    ipcf_io_set_syscalls(&calls);
+    int64_t t0 = ipcft_now_ms();
+    int rc = ipcf_unix_connect(&c, "intr", 0, 200);
+    int64_t dt = ipcft_now_ms() - t0;
+    ipcf_io_set_syscalls(NULL);
+    int rc2 = ipcf_unix_connect(&c, "intr", 0, 1000);
+    int rc3 = rc2 == 0 ? ipcf_unix_accept(&l, &s, 1000) : -1;
+    int cfl = rc2 == 0 ? fcntl(c.fd, F_GETFD) : 0, sfl = rc3 == 0 ? fcntl(s.fd, F_GETFD) : 0;
+    int cnb = rc2 == 0 ? fcntl(c.fd, F_GETFL) : 0, snb = rc3 == 0 ? fcntl(s.fd, F_GETFL) : 0;
+    int lfl = fcntl(l.fd, F_GETFD);
+    if (rc2 == 0)
+        (void)ipcf_channel_close(&c);
+    if (rc3 == 0)
+        (void)ipcf_channel_close(&s);
+    (void)ipcf_unix_listener_close(&l);
+    assert_int_equal(rc, -IPCF_ETIMEDOUT);
+    assert_true(dt >= 199 && dt < 5000);
+    assert_true(eintr_connects > 3 && eintr_connects < 1000);
+    assert_int_equal(rc2, 0);
+    assert_int_equal(rc3, 0);
+    assert_true(cfl & FD_CLOEXEC);
+    assert_true(sfl & FD_CLOEXEC);
+    assert_true(lfl & FD_CLOEXEC);
+    assert_true(cnb & O_NONBLOCK);
+    assert_true(snb & O_NONBLOCK);
+    chantest_assert_no_names();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -355,6 +412,8 @@ int main(void)
         cmocka_unit_test(test_unix_epipe_survives),
         cmocka_unit_test(test_unix_recv_timeout),
         cmocka_unit_test(test_unix_survives_writer_death),
+        cmocka_unit_test(test_unix_syscall_faults),
+        cmocka_unit_test(test_unix_connect_eintr_bounded),
         cmocka_unit_test(test_unix_stale_recovered),
         cmocka_unit_test(test_unix_bug_no_stale_recovery),
         cmocka_unit_test(test_unix_live_listener_kept),

@@ -32,12 +32,19 @@
  *
  * send() results: 0 (the whole frame is in the kernel), -IPCF_EOVERSIZE
  * (len > max_payload), -EPIPE (no reader; the process survives: sockets use
- * MSG_NOSIGNAL, pipe/FIFO writers must ignore SIGPIPE — ipcf_io_ignore_sigpipe()),
- * -IPCF_ETIMEDOUT, -EBADF (not open for writing), -errno. If a send fails after
- * part of the frame was written, the stream now holds a torn frame: the channel
- * refuses further sends with -IPCF_EPOISONED until reopen (the peer will see
+ * MSG_NOSIGNAL, pipe/FIFO writes run under the io helpers' SIGPIPE guard),
+ * -IPCF_ETIMEDOUT, -EBADF (not open for writing), -EIO (the transport op
+ * claimed an impossible count), -errno. If a send fails after part of the
+ * frame was written, the stream now holds a torn frame: the channel refuses
+ * further sends with -IPCF_EPOISONED until reopen (the peer will see
  * -IPCF_ETRUNCATED). A frame of at most PIPE_BUF bytes (header included) is
- * written with one write(), so it is atomic on pipes and FIFOs.
+ * written with one write(), so it is atomic on pipes and FIFOs — unless a
+ * fault shortens that write(); the rest then follows in further writes, which
+ * is correct with one writer per stream (the transports' rule).
+ *
+ * Transport ops are not trusted: -EINTR / -EAGAIN from an op are retried
+ * within the deadline, a write op that stopped part-way is continued, and an
+ * op claiming more bytes than it was given is -EIO (see targets/frame/channel.c).
  *
  * Names: a channel that created a persistent name (FIFO path, socket path)
  * removes it in close() — but only in the process that created it (the pid is

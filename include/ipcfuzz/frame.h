@@ -26,20 +26,37 @@
  *                    differently, so its length field cannot be interpreted.
  *   -IPCF_EOVERSIZE  poisoned: skipping the announced length would mean
  *                    trusting an unverified, already-rejected number.
- *   -IPCF_EBADCRC    RECOVERABLE: the whole frame (header + length bytes) has
- *                    been consumed; the decoder is at the next boundary the
- *                    header announced and decodes on. The length is covered by
- *                    the failed CRC, so it may itself be the corrupted field;
- *                    this is still safe: (1) the length already passed the
- *                    max-payload bound, so memory stays bounded; (2) if it was
- *                    wrong, the next "header" starts mid-data and fails the
- *                    magic/version/CRC checks (poisoned then) except with
- *                    probability ~2^-32 per random position; (3) a frame that
- *                    could be accepted after a mis-skip (an encoded frame
- *                    embedded in a payload) has a valid CRC, i.e. exactly what
- *                    the writer could have sent directly, so resynchronising
- *                    grants a hostile writer nothing new. The dropped frame is
- *                    visible to the receiver as a gap in sequence numbers.
+ *   -IPCF_EBADCRC    RECOVERABLE, with caveats: the frame the header
+ *                    announced (header + length bytes) has been consumed and
+ *                    decoding goes on at the next position. What this does and
+ *                    does not promise:
+ *                    (1) Memory stays bounded: the length passed the
+ *                        max-payload check before a payload byte was taken.
+ *                    (2) If the corrupted field was the payload, seq or crc,
+ *                        exactly one frame is dropped; the next frame decodes.
+ *                    (3) If the LENGTH itself was corrupted (and still within
+ *                        max_payload), the skip is wrong. Too short: the next
+ *                        "header" starts inside the dropped payload. Too long:
+ *                        the skip swallows the start of the following
+ *                        frame(s) — on a live stream recv() first waits (and
+ *                        times out) for bytes that are really later frames, up
+ *                        to max_payload bytes. Either way the next header is
+ *                        almost always misaligned and fails magic/version
+ *                        (POISONED then, ~1 - 2^-32 per random position); a
+ *                        skip that happens to land exactly on a later frame
+ *                        boundary goes on silently after dropping SEVERAL
+ *                        frames for one -IPCF_EBADCRC.
+ *                    (4) A mis-skip that lands on bytes which form a valid
+ *                        frame (a frame encoded INSIDE a payload) delivers it.
+ *                        Against a hostile writer this grants nothing (it could
+ *                        send that frame directly); against corruption in
+ *                        transit it delivers a frame the writer never sent as a
+ *                        frame. Callers that tunnel encoded frames in payloads
+ *                        and cannot accept that must treat -IPCF_EBADCRC as
+ *                        fatal (reset or close the stream).
+ *                    So -IPCF_EBADCRC means "at least one frame lost"; the
+ *                    sequence numbers show how many. tests/test_frame.c
+ *                    (test_badcrc_corrupt_length_*) demonstrates each case.
  *   -IPCF_EPOISONED  returned by feed/finish on a poisoned decoder, which stays
  *                    poisoned until ipcf_frame_decoder_reset().
  *

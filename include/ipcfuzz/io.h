@@ -15,10 +15,21 @@
  *    the kernel past the deadline: put pipes/FIFOs in O_NONBLOCK mode
  *    (ipcf_io_set_nonblock; the channels do). Socket sends use MSG_DONTWAIT.
  *  - EAGAIN/EWOULDBLOCK means "wait with poll and try again", never an error.
- *  - SIGPIPE: socket sends use MSG_NOSIGNAL and never raise it. write() on a
- *    pipe/FIFO whose readers are gone raises SIGPIPE, which kills a process
- *    with the default disposition: a process that writes pipes or FIFOs must
- *    ignore it (ipcf_io_ignore_sigpipe()); the helpers then return -EPIPE.
+ *  - SIGPIPE never kills: socket sends use MSG_NOSIGNAL; write() (pipes,
+ *    FIFOs) blocks SIGPIPE in the calling thread around the call unless the
+ *    process already ignores it, and consumes the SIGPIPE its own write raised
+ *    (a SIGPIPE the caller already had pending and blocked is left alone).
+ *    The helpers return -EPIPE. ipcf_io_ignore_sigpipe() makes this cheaper
+ *    (one sigaction() probe per write_all instead of three calls).
+ *  - No busy loop: a retry that made no progress (EINTR, EAGAIN right after
+ *    poll said ready, a 0-byte write, a poll that reports no event) is free
+ *    the first few times in a row, then sleeps 1 ms (bounded by the deadline)
+ *    before trying again. Real kernels rarely do this; a fault injector with
+ *    p=1 does it forever, and must not get a core spinning.
+ *  - Impossible results are errors, never trusted: a transfer call that claims
+ *    more bytes than it was asked for, returns < -1, or fails with errno 0
+ *    gives -EIO (a fault injector's retval=N, or a broken interposer), so no
+ *    caller ever walks past its buffer.
  *  - Results: byte counts >= 0, or -errno / -IPCF_ETIMEDOUT. errno is not part
  *    of the API.
  *
@@ -28,6 +39,12 @@
  *   io_assume_full_read  a read that returns fewer bytes than requested is
  *                        reported as if it had filled the whole request (e.g.
  *                        a frame reader believes it got the whole header).
+ *   io_trust_count       an impossible transfer count (more than asked for)
+ *                        is passed on instead of -EIO.
+ *   io_busy_retry        no back-off: a no-progress retry loops at full speed
+ *                        until the deadline.
+ *   io_sigpipe_default   write() runs without the SIGPIPE guard: a process that
+ *                        did not ignore SIGPIPE dies writing to a dead reader.
  */
 #ifndef IPCFUZZ_IO_H
 #define IPCFUZZ_IO_H
@@ -36,6 +53,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include "ipcfuzz/error.h"
 
@@ -116,6 +134,33 @@ IPCF_MUST_CHECK int ipcf_io_set_nonblock(int fd, bool on);
 /* Set SIGPIPE to SIG_IGN for this process (inherited by fork, and kept across
  * exec). 0 or -errno. */
 IPCF_MUST_CHECK int ipcf_io_ignore_sigpipe(void);
+
+/* ---- The system calls the helpers make (a swappable table) ----------------
+ * Every read/write/send/poll of the helpers above, and every connect/accept4
+ * of the unix_stream transport, goes through this table (SQLite's
+ * xSetSystemCall idea). Tests plug in calls that return EINTR, 1 byte, EAGAIN,
+ * a spurious readiness or an impossible count on a schedule, and check that
+ * every frame still arrives intact and in order. The defaults are libc's
+ * symbols, so an LD_PRELOAD or link-time interposer still sees every call. */
+struct ipcf_io_syscalls {
+    ssize_t (*read)(int fd, void *buf, size_t len);
+    ssize_t (*write)(int fd, const void *buf, size_t len);
+    ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
+    int (*poll)(struct pollfd *fds, nfds_t nfds, int timeout);
+    int (*connect)(int fd, const struct sockaddr *addr, socklen_t len);
+    int (*accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+};
+
+/* Install *sc (copied; NULL members keep libc's call); NULL restores libc.
+ * Per process, inherited by fork. Not to be called while another thread is
+ * inside a helper (a test sets it up before starting any). */
+void ipcf_io_set_syscalls(const struct ipcf_io_syscalls *sc);
+
+/* libc's calls (what a test wrapper forwards to). Never NULL. */
+const struct ipcf_io_syscalls *ipcf_io_libc_syscalls(void);
+
+/* The table in force (internal users: common/io.c, targets/unix_stream). */
+const struct ipcf_io_syscalls *ipcf__io_sys(void);
 
 /* close() that never retries (Linux releases the fd even when close reports
  * EINTR; retrying could close a descriptor another thread just opened).

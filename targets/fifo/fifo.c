@@ -15,8 +15,23 @@
  * by this run — by a creator that was killed before its close() (a FIFO has no
  * owner process to probe, and its buffered bytes die with the last open fd, so
  * reusing the inode loses nothing). Anything else at the path (a regular file,
- * a socket, another uid's FIFO) is -EEXIST and is never removed. One creator per
- * name is the caller's rule; the creating process unlinks the name in close().
+ * a socket, a symlink, another uid's FIFO) is -EEXIST and is never removed. One
+ * creator per name is the caller's rule; the creating process unlinks the name
+ * in close().
+ *
+ * Symlinks: every open uses O_NOFOLLOW and checks with fstat() that what was
+ * opened is a FIFO owned by our euid, and the stale check uses lstat(), so a
+ * link planted at the name is never followed (no open of a device or of
+ * someone else's FIFO through it).
+ *
+ * Residual races (documented, not closable with FIFO primitives):
+ *  - Adoption cannot tell "stale" from "in use": a FIFO has no owner process to
+ *    probe. If a creator is still alive when a second CREATE adopts its name,
+ *    both believe they own it, and the first close() removes the name under
+ *    the other (open descriptors keep working; new opens get ENOENT).
+ *  - Between the lstat() of a stale name and the open, the entry can only be
+ *    replaced by a process of our own uid (the run directory is 0700 and
+ *    ours); the fstat() check after open still refuses anything but a FIFO.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +62,9 @@ static int fifo_write(struct ipcf_channel *ch, const void *buf, size_t len, size
  * Returns the fd or -errno / -IPCF_ETIMEDOUT. */
 static int fifo_open_fd(const char *path, unsigned flags, const struct ipcf_deadline *dl)
 {
-    int oflags = ((flags & IPCF_CH_READ) ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC;
+    int oflags =
+        ((flags & IPCF_CH_READ) ? O_RDONLY : O_WRONLY) | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW;
+    unsigned intr = 0;
     for (;;) {
         int fd = open(path, oflags);
         if (fd >= 0) {
@@ -55,8 +72,8 @@ static int fifo_open_fd(const char *path, unsigned flags, const struct ipcf_dead
             int err = 0;
             if (fstat(fd, &st) < 0)
                 err = -errno;
-            else if (!S_ISFIFO(st.st_mode))
-                err = -EEXIST; /* not a FIFO: never use it */
+            else if (!S_ISFIFO(st.st_mode) || st.st_uid != geteuid())
+                err = -EEXIST; /* not a FIFO of ours: never use it */
             if (err) {
                 (void)ipcf_io_close(fd);
                 return err;
@@ -64,8 +81,15 @@ static int fifo_open_fd(const char *path, unsigned flags, const struct ipcf_dead
             return fd;
         }
         int err = errno;
-        if (err == EINTR)
+        if (err == ELOOP)
+            return -EEXIST; /* a symlink at the name: never followed */
+        if (err == EINTR) { /* retried, bounded; backs off if it persists */
+            if (ipcf_deadline_expired(dl))
+                return -IPCF_ETIMEDOUT;
+            if (++intr > 3)
+                (void)ipcf_deadline_backoff(dl, 1);
             continue;
+        }
         /* ENOENT: not created yet. ENXIO (writer only): no reader yet. */
         if (err != ENOENT && !(err == ENXIO && (flags & IPCF_CH_WRITE)))
             return -err;

@@ -7,13 +7,34 @@
  * frame is ever held in user space, and a receiver that stops (or dies) between
  * frames leaves every later byte in the kernel for whoever reads next.
  * A timeout keeps the partial frame in the decoder; the next recv() resumes it.
+ *
+ * Defence in depth: the transports' ops go through the io helpers, which never
+ * return EINTR or EAGAIN and never claim more bytes than asked. This layer does
+ * not rely on it: an op that returns -EINTR/-EAGAIN is retried (bounded by the
+ * same deadline, backing off after a few fruitless tries), a write op that
+ * stops part-way is continued from where it stopped, and an op that claims
+ * more bytes than it was given is -EIO (never fed to the decoder, never
+ * counted as sent) — so a user-written transport, or a test that schedules
+ * such results, gets exactly the same delivery guarantees.
+ *
+ * Fault points (IPCF_POINT, plans name them point=<transport>.<step>):
+ *   <t>.send.begin    the frame is encoded, nothing written yet
+ *   <t>.send.partial  part of the frame is in the kernel (only after a short
+ *                     or interrupted write): dying here tears the frame
+ *   <t>.send.done     the whole frame is in the kernel, send() not returned yet
+ *                     (dying here leaves the frame "in doubt" for the ledger)
+ *   <t>.recv.header   a frame's header is decoded, its payload still unread:
+ *                     dying here leaves the stream mid-frame for the next reader
+ *   <t>.recv.decoded  a whole, verified frame is about to be returned
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ipcfuzz/channel.h"
+#include "ipcfuzz/faults.h"
 
 #define RX_CHUNK (64u * 1024u)
 
@@ -74,6 +95,40 @@ fail:
     return rc;
 }
 
+/* IPCF_POINT("<transport>.<step>") when points are compiled in. */
+static void point(const struct ipcf_channel *ch, const char *step)
+{
+#ifdef IPCF_POINTS
+    char name[64];
+    snprintf(name, sizeof(name), "%s.%s", ch->ops && ch->ops->name ? ch->ops->name : "channel",
+             step);
+    IPCF_POINT(name);
+#else
+    (void)ch;
+    (void)step;
+#endif
+}
+
+/* An op reported no progress (rc 0 without finishing, -EINTR, -EAGAIN): decide
+ * whether to go round again. Returns 0 to retry, or -IPCF_ETIMEDOUT once the
+ * deadline has passed. EAGAIN waits for the descriptor (bounded); after
+ * a few fruitless tries in a row each retry sleeps 1 ms, so an op that keeps
+ * failing cannot spin a core until the deadline. */
+static int retry_wait(const struct ipcf_channel *ch, short events, int rc, unsigned *idle,
+                      const struct ipcf_deadline *dl)
+{
+    if (ipcf_deadline_expired(dl))
+        return -IPCF_ETIMEDOUT;
+    if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
+        int w = ipcf_io_wait_fd(ch->fd, events, dl);
+        if (w < 0)
+            return w;
+    }
+    if (++*idle > 3)
+        (void)ipcf_deadline_backoff(dl, 1);
+    return 0;
+}
+
 int ipcf_channel_send_flags(struct ipcf_channel *ch, uint64_t seq, uint16_t flags,
                             const void *payload, size_t len, int timeout_ms)
 {
@@ -91,14 +146,43 @@ int ipcf_channel_send_flags(struct ipcf_channel *ch, uint64_t seq, uint16_t flag
     if (n < 0)
         return n;
     /* One write for the whole frame: a frame of at most PIPE_BUF bytes is
-     * atomic on pipes/FIFOs; larger ones are looped over by the io helpers. */
-    size_t done = 0;
-    int rc = ch->ops->write(ch, ch->txbuf, (size_t)n, &done, &dl);
-    if (rc < 0) {
-        if (done > 0) /* a torn frame is in the stream: never append to it */
+     * atomic on pipes/FIFOs (unless a fault shortens the write(); then the
+     * rest follows, which is still correct with one writer per stream). */
+    size_t off = 0;
+    unsigned idle = 0;
+    int rc = 0;
+    point(ch, "send.begin");
+    while (off < (size_t)n) {
+        size_t done = 0, want = (size_t)n - off;
+        rc = ch->ops->write(ch, ch->txbuf + off, want, &done, &dl);
+        if (done > want) { /* a broken op: do not trust any of it */
+            rc = -EIO;
+            off += want;
+            break;
+        }
+        off += done;
+        if (done)
+            idle = 0;
+        if (off == (size_t)n)
+            break;
+        if (off > 0)
+            point(ch, "send.partial");
+        if (rc == 0 || rc == -EINTR || rc == -EAGAIN || rc == -EWOULDBLOCK) {
+            rc = retry_wait(ch, POLLOUT, rc, &idle, &dl);
+            if (rc < 0)
+                break;
+            continue;
+        }
+        break;
+    }
+    if (off < (size_t)n || rc < 0) {
+        if (rc >= 0)
+            rc = -EIO;
+        if (off > 0) /* a torn frame is in the stream: never append to it */
             ch->tx_error = -IPCF_EPOISONED;
         return rc;
     }
+    point(ch, "send.done");
     ch->tx_frames++;
     ch->tx_last_seq = seq;
     return 0;
@@ -119,6 +203,7 @@ int ipcf_channel_recv(struct ipcf_channel *ch, struct ipcf_frame *out, int timeo
     if (ch->rx_error)
         return ch->rx_error;
     struct ipcf_deadline dl = ipcf_deadline_in(timeout_ms);
+    unsigned idle = 0;
     for (;;) {
         size_t want = ipcf_frame_decoder_want(&ch->dec);
         if (want == 0) /* poisoned; rx_error would have caught it */
@@ -133,11 +218,22 @@ int ipcf_channel_recv(struct ipcf_channel *ch, struct ipcf_frame *out, int timeo
             ch->rx_error = -IPCF_ECLOSED;
             return rc == -IPCF_ETRUNCATED ? rc : -IPCF_ECLOSED;
         }
+        if (n == -EINTR || n == -EAGAIN || n == -EWOULDBLOCK) {
+            int r = retry_wait(ch, POLLIN, (int)n, &idle, &dl);
+            if (r < 0)
+                return r;
+            continue;
+        }
         if (n < 0)
             return (int)n;
+        if ((size_t)n > want) /* a broken op: rxbuf holds at most want bytes */
+            return -EIO;
+        idle = 0;
+        bool had_header = ipcf_frame_decoder_buffered(&ch->dec) >= IPCF_FRAME_HEADER_SIZE;
         size_t used = 0;
         int rc = ipcf_frame_decoder_feed(&ch->dec, ch->rxbuf, (size_t)n, &used, out);
         if (rc == 1) {
+            point(ch, "recv.decoded");
             ch->rx_frames++;
             ch->rx_last_seq = out->seq;
             return 0;
@@ -147,6 +243,8 @@ int ipcf_channel_recv(struct ipcf_channel *ch, struct ipcf_frame *out, int timeo
                 ch->rx_error = -IPCF_EPOISONED;
             return rc;
         }
+        if (!had_header && ipcf_frame_decoder_buffered(&ch->dec) >= IPCF_FRAME_HEADER_SIZE)
+            point(ch, "recv.header");
     }
 }
 

@@ -81,7 +81,9 @@ static uint32_t frame_crc(const uint8_t *hdr, const uint8_t *payload, size_t len
 
 size_t ipcf_frame_encoded_size(size_t payload_len)
 {
-    return HDR + payload_len;
+    /* Saturates instead of wrapping: a caller that allocates this many bytes
+     * for a huge length fails to allocate rather than getting a tiny buffer. */
+    return payload_len > SIZE_MAX - HDR ? SIZE_MAX : HDR + payload_len;
 }
 
 int ipcf_frame_encode(void *buf, size_t cap, uint64_t seq, uint16_t flags, const void *payload,
@@ -307,6 +309,12 @@ int ipcf_frame_decoder_validate(const struct ipcf_frame_decoder *d)
             return -IPCF_ECORRUPT;
         if (d->error != 0 && d->error != -IPCF_EBADCRC)
             return -IPCF_ECORRUPT;
+        /* The buffered header is the one that was checked: it must still
+         * say what need says, and be a header the checks accepted. */
+        if (get32(d->buf + OFF_MAGIC) != IPCF_FRAME_MAGIC ||
+            get16(d->buf + OFF_VERSION) != IPCF_FRAME_VERSION ||
+            (size_t)get32(d->buf + OFF_LEN) != d->need - HDR)
+            return -IPCF_ECORRUPT;
         break;
     case IPCF__FD_POISONED:
         if (d->error != -IPCF_EBADMAGIC && d->error != -IPCF_EVERSION &&
@@ -316,5 +324,17 @@ int ipcf_frame_decoder_validate(const struct ipcf_frame_decoder *d)
     default:
         return -IPCF_ECORRUPT;
     }
+    /* Accounting: every delivered or dropped frame consumed at least a header,
+     * and the bytes of the current partial frame were counted too. */
+    if (d->state != IPCF__FD_POISONED) {
+        if (d->have > d->bytes || (d->bytes - d->have) / HDR < d->frames + d->bad_frames)
+            return -IPCF_ECORRUPT;
+    }
+    /* Only verified frames are counted by kind (modulo the 32-bit counters). */
+    uint64_t kinds = d->kind_other;
+    for (unsigned k = 0; k < IPCF_FRAME_KINDS; k++)
+        kinds += d->kind_count[k];
+    if ((uint32_t)kinds != (uint32_t)d->frames)
+        return -IPCF_ECORRUPT;
     return 0;
 }
