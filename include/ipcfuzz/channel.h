@@ -81,7 +81,9 @@ extern "C" {
 struct ipcf_channel;
 
 /* Transport operations. A transport fills one static table; the generic code
- * (send/recv/reopen/close) calls it. Every op is bounded by dl. */
+ * (send/recv/reopen/close) calls it. Every op is bounded by dl and builds on
+ * the io helpers (ipcfuzz/io.h), which absorb EINTR, EAGAIN and short
+ * transfers: an op's result is final, the channel does not retry it. */
 struct ipcf_channel_ops {
     const char *name; /* "pipe", "fifo", "unix_stream" */
     /* Read at most len (> 0) bytes: > 0 count, 0 end of stream, -errno /

@@ -8,19 +8,16 @@
  * frames leaves every later byte in the kernel for whoever reads next.
  * A timeout keeps the partial frame in the decoder; the next recv() resumes it.
  *
- * Defence in depth: the transports' ops go through the io helpers, which never
- * return EINTR or EAGAIN and never claim more bytes than asked. This layer does
- * not rely on it: an op that returns -EINTR/-EAGAIN is retried (bounded by the
- * same deadline, backing off after a few fruitless tries), a write op that
- * stops part-way is continued from where it stopped, and an op that claims
- * more bytes than it was given is -EIO (never fed to the decoder, never
- * counted as sent) — so a user-written transport, or a test that schedules
- * such results, gets exactly the same delivery guarantees.
+ * Retrying is not done here. The transports' ops go through the io helpers
+ * (ipcfuzz/io.h), the one place in the tree that retries EINTR, EAGAIN and
+ * short transfers; an op's result is final. A second retry loop here would
+ * hide a broken helper (the planted io_no_eintr_retry bug must stay visible
+ * through the channel). What this layer does check is that an op does not
+ * claim more bytes than it was given (-EIO: never fed to the decoder, never
+ * counted as sent), so a user-written transport cannot overrun the buffers.
  *
  * Fault points (IPCF_POINT, plans name them point=<transport>.<step>):
  *   <t>.send.begin    the frame is encoded, nothing written yet
- *   <t>.send.partial  part of the frame is in the kernel (only after a short
- *                     or interrupted write): dying here tears the frame
  *   <t>.send.done     the whole frame is in the kernel, send() not returned yet
  *                     (dying here leaves the frame "in doubt" for the ledger)
  *   <t>.recv.header   a frame's header is decoded, its payload still unread:
@@ -109,26 +106,6 @@ static void point(const struct ipcf_channel *ch, const char *step)
 #endif
 }
 
-/* An op reported no progress (rc 0 without finishing, -EINTR, -EAGAIN): decide
- * whether to go round again. Returns 0 to retry, or -IPCF_ETIMEDOUT once the
- * deadline has passed. EAGAIN waits for the descriptor (bounded); after
- * a few fruitless tries in a row each retry sleeps 1 ms, so an op that keeps
- * failing cannot spin a core until the deadline. */
-static int retry_wait(const struct ipcf_channel *ch, short events, int rc, unsigned *idle,
-                      const struct ipcf_deadline *dl)
-{
-    if (ipcf_deadline_expired(dl))
-        return -IPCF_ETIMEDOUT;
-    if (rc == -EAGAIN || rc == -EWOULDBLOCK) {
-        int w = ipcf_io_wait_fd(ch->fd, events, dl);
-        if (w < 0)
-            return w;
-    }
-    if (++*idle > 3)
-        (void)ipcf_deadline_backoff(dl, 1);
-    return 0;
-}
-
 int ipcf_channel_send_flags(struct ipcf_channel *ch, uint64_t seq, uint16_t flags,
                             const void *payload, size_t len, int timeout_ms)
 {
@@ -148,37 +125,17 @@ int ipcf_channel_send_flags(struct ipcf_channel *ch, uint64_t seq, uint16_t flag
     /* One write for the whole frame: a frame of at most PIPE_BUF bytes is
      * atomic on pipes/FIFOs (unless a fault shortens the write(); then the
      * rest follows, which is still correct with one writer per stream). */
-    size_t off = 0;
-    unsigned idle = 0;
-    int rc = 0;
+    size_t done = 0;
     point(ch, "send.begin");
-    while (off < (size_t)n) {
-        size_t done = 0, want = (size_t)n - off;
-        rc = ch->ops->write(ch, ch->txbuf + off, want, &done, &dl);
-        if (done > want) { /* a broken op: do not trust any of it */
-            rc = -EIO;
-            off += want;
-            break;
-        }
-        off += done;
-        if (done)
-            idle = 0;
-        if (off == (size_t)n)
-            break;
-        if (off > 0)
-            point(ch, "send.partial");
-        if (rc == 0 || rc == -EINTR || rc == -EAGAIN || rc == -EWOULDBLOCK) {
-            rc = retry_wait(ch, POLLOUT, rc, &idle, &dl);
-            if (rc < 0)
-                break;
-            continue;
-        }
-        break;
+    int rc = ch->ops->write(ch, ch->txbuf, (size_t)n, &done, &dl);
+    if (done > (size_t)n) { /* a broken op: do not trust any of it */
+        rc = -EIO;
+        done = (size_t)n;
+    } else if (rc == 0 && done < (size_t)n) {
+        rc = -EIO; /* an op must write everything or fail */
     }
-    if (off < (size_t)n || rc < 0) {
-        if (rc >= 0)
-            rc = -EIO;
-        if (off > 0) /* a torn frame is in the stream: never append to it */
+    if (rc < 0) {
+        if (done > 0) /* a torn frame is in the stream: never append to it */
             ch->tx_error = -IPCF_EPOISONED;
         return rc;
     }
@@ -203,7 +160,6 @@ int ipcf_channel_recv(struct ipcf_channel *ch, struct ipcf_frame *out, int timeo
     if (ch->rx_error)
         return ch->rx_error;
     struct ipcf_deadline dl = ipcf_deadline_in(timeout_ms);
-    unsigned idle = 0;
     for (;;) {
         size_t want = ipcf_frame_decoder_want(&ch->dec);
         if (want == 0) /* poisoned; rx_error would have caught it */
@@ -218,17 +174,10 @@ int ipcf_channel_recv(struct ipcf_channel *ch, struct ipcf_frame *out, int timeo
             ch->rx_error = -IPCF_ECLOSED;
             return rc == -IPCF_ETRUNCATED ? rc : -IPCF_ECLOSED;
         }
-        if (n == -EINTR || n == -EAGAIN || n == -EWOULDBLOCK) {
-            int r = retry_wait(ch, POLLIN, (int)n, &idle, &dl);
-            if (r < 0)
-                return r;
-            continue;
-        }
         if (n < 0)
             return (int)n;
         if ((size_t)n > want) /* a broken op: rxbuf holds at most want bytes */
             return -EIO;
-        idle = 0;
         bool had_header = ipcf_frame_decoder_buffered(&ch->dec) >= IPCF_FRAME_HEADER_SIZE;
         size_t used = 0;
         int rc = ipcf_frame_decoder_feed(&ch->dec, ch->rxbuf, (size_t)n, &used, out);
