@@ -17,6 +17,7 @@ static const char *const ipcf_messages[IPCF_ELAST - IPCF_EBASE] = {
     [IPCF_EPEER - IPCF_EBASE] = "peer misbehaved",
     [IPCF_ETIMEDOUT - IPCF_EBASE] = "bounded wait expired",
     [IPCF_ECLOSED - IPCF_EBASE] = "peer closed the channel",
+    [IPCF_ESHRUNK - IPCF_EBASE] = "mapped segment was truncated under the reader (SIGBUS)",
 };
 
 const char *ipcf_strerror(int err)

@@ -27,6 +27,7 @@ enum ipcf_error {
     IPCF_EPEER,      /* peer misbehaved: credentials, protocol, or died */
     IPCF_ETIMEDOUT,  /* a bounded wait expired (distinct from a kernel ETIMEDOUT) */
     IPCF_ECLOSED,    /* peer closed the channel cleanly */
+    IPCF_ESHRUNK,    /* mapped segment shrank under us (SIGBUS caught, access abandoned) */
     IPCF_ELAST
 };
 
