@@ -1,0 +1,630 @@
+/* cmd_exec.c — `ipcfuzz exec`: black-box mode. Any dynamically linked program
+ * (and every process it starts) runs under libipcfuzz_preload.so with the plan
+ * in IPCF_PLAN / IPCF_SEED.
+ *
+ * First a clean baseline run (no preload): its exit status and a hash of its
+ * stdout. Then each iteration runs under a plan (--plan, or random from
+ * (seed, iteration)) and is judged by the plan's fault class (harness/oracle.h):
+ *  transparent (EINTR, short, signal storm): ANY difference from the baseline
+ *    (exit status, stdout) is a finding — a correct program absorbs these;
+ *  destructive (kill, hard errors): a non-zero exit is fine, but not
+ *  both: a death by a signal the plan did not schedule (crash), a sanitizer
+ *    report on stderr, a hang (--timeout), names matching --names GLOB left
+ *    behind (leaked-name; they are removed afterwards), and a --then recovery
+ *    command that exits non-zero (recovery-failed).
+ * The program runs in its own process group, killed as a group on timeout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cli.h"
+
+#define MAX_GLOBS 16
+
+int ipcf__exec_replay(const struct ipcf_repro *r, const struct ipcf__repro_extra *x,
+                      const char *plan_text, int timeout_ms, bool verbose,
+                      struct ipcf_findings *out, uint64_t *hash);
+
+struct exec_cfg {
+    char **argv;
+    const char *globs[MAX_GLOBS];
+    size_t nglobs;
+    const char *then;
+    int timeout_ms;
+    bool verbose;
+    char preload[PATH_MAX];
+};
+
+struct outcome {
+    int status; /* wait status */
+    bool hung;
+    uint64_t out_hash;
+    bool sanitizer;
+    char excerpt[IPCF_SUP_EXCERPT_MAX];
+    char last_err[160];
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void help(FILE *f)
+{
+    fprintf(f,
+            "usage: %s exec [OPTIONS] -- PROGRAM [ARGS...]\n\n"
+            "Black-box mode: run PROGRAM (and every process it starts) under the preload\n"
+            "fault injector (libipcfuzz_preload.so, found next to this binary or in\n"
+            "../lib). A clean baseline run comes first (exit status + stdout hash).\n"
+            "Under transparent faults (EINTR, short I/O, signal storms) any difference\n"
+            "from the baseline is a finding; under destructive faults (kill, hard errors)\n"
+            "a non-zero exit is fine, but a crash by an unscheduled signal, a sanitizer\n"
+            "report, a hang, leaked names or a failed --then command are findings.\n\n"
+            "options:\n"
+            "  --plan PLAN        fault plan for every iteration (default: random plans)\n"
+            "  --seed S           seed (default 1)\n"
+            "  --iterations N     iterations (default 10 without --time)\n"
+            "  --time D           time budget (e.g. 30s)\n"
+            "  --names GLOB       absolute path glob of names the program creates\n"
+            "                     (repeatable), e.g. '/dev/shm/myapp*'; left behind = finding\n"
+            "  --then CMD         recovery command run (sh -c) after each faulted run;\n"
+            "                     a non-zero exit is a recovery-failed finding\n"
+            "  --sweep            trace one run, then kill=before/after, EINTR and short=1\n"
+            "                     at every traced call (bounded by --iterations/--time)\n"
+            "  --timeout D        per run (default 10s): longer is a hang\n"
+            "  --findings DIR     reproducer directory (default: findings)\n"
+            "  --verbose          copy the program's stderr to ours\n"
+            "exit status: 0 no finding, 1 findings, 2 usage error, 3 internal error.\n",
+            ipcf__prog);
+}
+
+static int find_preload(char *buf, size_t cap)
+{
+    char dir[PATH_MAX];
+    const char *env = getenv("IPCF_PRELOAD_LIB");
+    if (env && access(env, R_OK) == 0) {
+        snprintf(buf, cap, "%s", env);
+        return 0;
+    }
+    IPCF_TRY(ipcf__exe_dir(dir, sizeof(dir)));
+    const char *cands[] = {"", "/../faults", "/../lib", "/../lib64", "/../lib/x86_64-linux-gnu"};
+    for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
+        if (snprintf(buf, cap, "%s%s/libipcfuzz_preload.so", dir, cands[i]) >= (int)cap)
+            continue;
+        if (access(buf, R_OK) == 0)
+            return 0;
+    }
+    return -ENOENT;
+}
+
+/* Run the program once (plan == NULL: no preload). */
+static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed, const char *trace,
+                       struct outcome *o)
+{
+    int outp[2], errp[2];
+    memset(o, 0, sizeof(*o));
+    o->out_hash = 0xcbf29ce484222325ull;
+    if (pipe2(outp, O_CLOEXEC) != 0)
+        return -errno;
+    if (pipe2(errp, O_CLOEXEC) != 0) {
+        close(outp[0]);
+        close(outp[1]);
+        return -errno;
+    }
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = -errno;
+        close(outp[0]), close(outp[1]), close(errp[0]), close(errp[1]);
+        return e;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
+        dup2(outp[1], STDOUT_FILENO);
+        dup2(errp[1], STDERR_FILENO);
+        int dn = open("/dev/null", O_RDONLY);
+        if (dn >= 0)
+            dup2(dn, STDIN_FILENO);
+        unsetenv("IPCF_PLAN");
+        unsetenv("IPCF_TRACE");
+        if (plan) {
+            char seedbuf[32], pre[PATH_MAX * 2];
+            const char *old = getenv("LD_PRELOAD");
+            snprintf(pre, sizeof(pre), "%s%s%s", c->preload, old && *old ? ":" : "",
+                     old ? old : "");
+            setenv("LD_PRELOAD", pre, 1);
+            setenv("IPCF_PLAN", plan, 1);
+            snprintf(seedbuf, sizeof(seedbuf), "%llu", (unsigned long long)seed);
+            setenv("IPCF_SEED", seedbuf, 1);
+            if (trace)
+                setenv("IPCF_TRACE", trace, 1);
+        }
+        execvp(c->argv[0], c->argv);
+        fprintf(stderr, "ipcfuzz exec: cannot run %s: %s\n", c->argv[0], strerror(errno));
+        _exit(127);
+    }
+    setpgid(pid, pid);
+    close(outp[1]);
+    close(errp[1]);
+    fcntl(outp[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
+    int64_t deadline = now_ms() + c->timeout_ms;
+    char errbuf[16384];
+    size_t errlen = 0;
+    bool reaped = false;
+    int fds[2] = {outp[0], errp[0]};
+    while (!reaped || fds[0] >= 0 || fds[1] >= 0) {
+        struct pollfd p[2];
+        int n = 0;
+        for (int i = 0; i < 2; i++)
+            if (fds[i] >= 0)
+                p[n++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+        int64_t left = deadline - now_ms();
+        if (left <= 0 && !o->hung) {
+            o->hung = true;
+            kill(-pid, SIGKILL);
+            kill(pid, SIGKILL);
+        }
+        if (n)
+            (void)poll(p, (nfds_t)n, left > 20 ? 20 : (left > 0 ? (int)left : 1));
+        else
+            usleep(2000);
+        for (int i = 0; i < 2; i++) {
+            char buf[4096];
+            ssize_t r;
+            while (fds[i] >= 0 && (r = read(fds[i], buf, sizeof(buf))) != 0) {
+                if (r < 0) {
+                    if (errno == EINTR)
+                        continue;
+                    if (errno != EAGAIN)
+                        r = 0;
+                    else
+                        break;
+                }
+                if (r == 0)
+                    break;
+                if (i == 0) {
+                    for (ssize_t k = 0; k < r; k++) {
+                        o->out_hash ^= (unsigned char)buf[k];
+                        o->out_hash *= 0x100000001b3ull;
+                    }
+                } else {
+                    if (c->verbose)
+                        (void)!write(STDERR_FILENO, buf, (size_t)r);
+                    size_t keep = sizeof(errbuf) - 1 - errlen;
+                    if ((size_t)r < keep)
+                        keep = (size_t)r;
+                    memcpy(errbuf + errlen, buf, keep);
+                    errlen += keep;
+                }
+            }
+            if (fds[i] >= 0 && r == 0) {
+                close(fds[i]);
+                fds[i] = -1;
+            }
+        }
+        if (!reaped) {
+            int st;
+            pid_t w = waitpid(pid, &st, WNOHANG);
+            if (w == pid) {
+                reaped = true;
+                o->status = st;
+                kill(-pid, SIGKILL); /* the rest of its tree */
+            }
+        }
+        if (reaped && now_ms() > deadline + 2000) /* a grandchild holds a pipe */
+            break;
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    errbuf[errlen] = '\0';
+    long at = ipcf__sanitizer_scan(errbuf, errlen, NULL);
+    if (at >= 0) {
+        o->sanitizer = true;
+        snprintf(o->excerpt, sizeof(o->excerpt), "%.300s", errbuf + at);
+        char *nl = strchr(o->excerpt, '\n');
+        if (nl)
+            *nl = '\0';
+    }
+    char *last = errlen ? errbuf + errlen - 1 : errbuf;
+    while (last > errbuf && *last == '\n')
+        *last-- = '\0';
+    char *ls = strrchr(errbuf, '\n');
+    snprintf(o->last_err, sizeof(o->last_err), "%.150s", ls ? ls + 1 : errbuf);
+    return 0;
+}
+
+static bool scheduled(const struct ipcf_plan *plan, int sig)
+{
+    for (size_t i = 0; i < plan->nrules; i++)
+        for (unsigned a = 0; a < plan->rules[i].nactions; a++) {
+            const struct ipcf_action *x = &plan->rules[i].actions[a];
+            if (sig == SIGKILL &&
+                (x->kind == IPCF_ACT_KILL_BEFORE || x->kind == IPCF_ACT_KILL_AFTER))
+                return true;
+            if (x->kind == IPCF_ACT_SIGNAL && x->value == sig)
+                return true;
+        }
+    return false;
+}
+
+static void describe(int st, bool hung, char *buf, size_t cap)
+{
+    if (hung)
+        snprintf(buf, cap, "hung");
+    else if (WIFEXITED(st))
+        snprintf(buf, cap, "exit %d", WEXITSTATUS(st));
+    else
+        snprintf(buf, cap, "signal %d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+}
+
+/* One faulted iteration, judged against the baseline. */
+static int iterate(const struct exec_cfg *c, const struct outcome *base, const char *plan_text,
+                   uint64_t seed, struct ipcf_findings *f, uint64_t *hash)
+{
+    struct ipcf_plan plan = {0};
+    struct ipcf_audit_snap before = {0}, after = {0}, leaked = {0};
+    struct ipcf_audit_opts ao = {.globs = c->globs, .nglobs = c->nglobs};
+    struct outcome o;
+    int rc = ipcf_plan_parse(plan_text, &plan, NULL);
+    if (rc < 0)
+        return rc;
+    enum ipcf_fault_class cls = ipcf_fault_class_of(ipcf_plan_kinds(&plan));
+    rc = ipcf_audit_snapshot(&ao, &before);
+    if (rc == 0)
+        rc = run_program(c, plan_text, seed, NULL, &o);
+    if (rc < 0)
+        goto out;
+    char d[64], bd[64];
+    describe(o.status, o.hung, d, sizeof(d));
+    describe(base->status, base->hung, bd, sizeof(bd));
+    if (o.hung)
+        rc = ipcf_findings_add(f, IPCF_VERDICT_HANG, 0, 0, -1, 0, "%s did not finish within %d ms",
+                               c->argv[0], c->timeout_ms);
+    else if (WIFSIGNALED(o.status) && !scheduled(&plan, WTERMSIG(o.status)))
+        rc = ipcf_findings_add(f, IPCF_VERDICT_CRASH, 0, 0, -1, 0, "%s died: %s%s%s", c->argv[0], d,
+                               o.last_err[0] ? "; stderr: " : "", o.last_err);
+    if (rc == 0 && o.sanitizer)
+        rc = ipcf_findings_add(f, IPCF_VERDICT_SANITIZER, 0, 0, -1, 0, "%s", o.excerpt);
+    if (rc == 0 && cls != IPCF_FAULTS_DESTRUCTIVE && !o.hung && !WIFSIGNALED(o.status)) {
+        if (o.status != base->status)
+            rc = ipcf_findings_add(f, IPCF_VERDICT_EXIT, 0, 0, -1, 0,
+                                   "%s under a transparent plan (baseline: %s)%s%s", d, bd,
+                                   o.last_err[0] ? "; stderr: " : "", o.last_err);
+        else if (o.out_hash != base->out_hash)
+            rc = ipcf_findings_add(f, IPCF_VERDICT_CORRUPTED, 0, 0, -1, 0,
+                                   "stdout differs from the baseline under a transparent plan");
+    }
+    if (rc == 0 && c->then) {
+        struct exec_cfg tc = *c;
+        char *targv[] = {"sh", "-c", (char *)c->then, NULL};
+        struct outcome t;
+        tc.argv = targv;
+        rc = run_program(&tc, NULL, 0, NULL, &t);
+        if (rc == 0 && (t.hung || !WIFEXITED(t.status) || WEXITSTATUS(t.status) != 0)) {
+            char td[64];
+            describe(t.status, t.hung, td, sizeof(td));
+            rc = ipcf_findings_add(f, IPCF_VERDICT_RECOVERY_FAILED, 0, 0, -1, 0,
+                                   "recovery command '%s': %s%s%s", c->then, td,
+                                   t.last_err[0] ? "; stderr: " : "", t.last_err);
+        }
+    }
+    if (rc == 0 && c->nglobs) {
+        rc = ipcf_audit_snapshot(&ao, &after);
+        if (rc == 0)
+            rc = ipcf_audit_diff(&before, &after, &leaked);
+        for (size_t i = 0; rc == 0 && i < leaked.n; i++) {
+            char nb[IPCF_AUDIT_NAME_MAX + 16];
+            ipcf_name_entry_format(&leaked.v[i], nb, sizeof(nb));
+            rc = ipcf_findings_add(f, IPCF_VERDICT_LEAKED_NAME, 0, 0, -1, 0, "name left behind: %s",
+                                   nb);
+            if (leaked.v[i].kind == IPCF_NAME_PATH)
+                (void)unlink(leaked.v[i].name); /* the next iteration starts clean */
+        }
+    }
+    if (hash) {
+        uint64_t h = (uint64_t)o.status * 0x9e3779b97f4a7c15ull ^ o.out_hash;
+        *hash = h ^ (o.hung ? 0x55 : 0);
+    }
+out:
+    ipcf_plan_free(&plan);
+    ipcf_audit_snap_free(&before);
+    ipcf_audit_snap_free(&after);
+    ipcf_audit_snap_free(&leaked);
+    return rc;
+}
+
+static int baseline(const struct exec_cfg *c, struct outcome *base)
+{
+    int rc = run_program(c, NULL, 0, NULL, base);
+    if (rc < 0)
+        return rc;
+    char d[64];
+    describe(base->status, base->hung, d, sizeof(d));
+    printf("baseline: %s, stdout hash %016llx%s\n", d, (unsigned long long)base->out_hash,
+           base->sanitizer ? ", SANITIZER REPORT" : "");
+    return 0;
+}
+
+static void join_argv(char **argv, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; argv[i] && off < cap; i++) {
+        int w = snprintf(buf + off, cap - off, "%s%s", i ? "\t" : "", argv[i]);
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+int ipcf__exec_replay(const struct ipcf_repro *r, const struct ipcf__repro_extra *x,
+                      const char *plan_text, int timeout_ms, bool verbose,
+                      struct ipcf_findings *out, uint64_t *hash)
+{
+    struct exec_cfg c;
+    char *argv[64];
+    char *ex = strdup(x->exec), *nm = x->names ? strdup(x->names) : NULL;
+    int n = 0, rc;
+    memset(&c, 0, sizeof(c));
+    if (!ex || (x->names && !nm)) {
+        free(ex);
+        free(nm);
+        return IPCF_EXIT_INTERNAL;
+    }
+    for (char *t = strtok(ex, "\t"); t && n < 63; t = strtok(NULL, "\t"))
+        argv[n++] = t;
+    argv[n] = NULL;
+    for (char *t = nm ? strtok(nm, "\t") : NULL; t && c.nglobs < MAX_GLOBS; t = strtok(NULL, "\t"))
+        c.globs[c.nglobs++] = t;
+    c.argv = argv;
+    c.then = x->then;
+    c.timeout_ms = timeout_ms ? timeout_ms : (x->timeout_ms ? x->timeout_ms : 10000);
+    c.verbose = verbose;
+    rc = find_preload(c.preload, sizeof(c.preload));
+    struct outcome base;
+    if (rc == 0 && n > 0)
+        rc = baseline(&c, &base);
+    if (rc == 0 && n > 0)
+        rc = iterate(&c, &base, plan_text, r->seed, out, hash);
+    free(ex);
+    free(nm);
+    if (rc < 0 || n == 0) {
+        fprintf(stderr, "%s: exec replay failed: %s\n", ipcf__prog,
+                n ? ipcf_strerror(rc) : "empty x-exec");
+        return IPCF_EXIT_INTERNAL;
+    }
+    return 0;
+}
+
+int ipcf__cmd_exec(int argc, char **argv)
+{
+    static const struct option opts[] = {{"plan", required_argument, 0, 'p'},
+                                         {"seed", required_argument, 0, 's'},
+                                         {"iterations", required_argument, 0, 'n'},
+                                         {"time", required_argument, 0, 't'},
+                                         {"names", required_argument, 0, 'N'},
+                                         {"then", required_argument, 0, 'T'},
+                                         {"sweep", no_argument, 0, 'w'},
+                                         {"timeout", required_argument, 0, 'o'},
+                                         {"findings", required_argument, 0, 'f'},
+                                         {"verbose", no_argument, 0, 'v'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    struct exec_cfg c;
+    const char *plan_text = NULL, *findings_dir = "findings";
+    uint64_t seed = 1, iterations = 0;
+    int64_t time_ms = 0, ms;
+    bool sweep = false;
+    memset(&c, 0, sizeof(c));
+    c.timeout_ms = IPCF_SUP_DEFAULT_TIMEOUT_MS;
+    optind = 1;
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "+:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'p':
+            plan_text = optarg;
+            break;
+        case 's':
+            if (ipcf__parse_u64(optarg, &seed) < 0)
+                return ipcf__usage_error("exec", "bad --seed '%s'", optarg);
+            break;
+        case 'n':
+            if (ipcf__parse_u64(optarg, &iterations) < 0 || !iterations)
+                return ipcf__usage_error("exec", "bad --iterations '%s'", optarg);
+            break;
+        case 't':
+            if (ipcf__parse_duration_ms(optarg, &time_ms) < 0 || time_ms <= 0)
+                return ipcf__usage_error("exec", "bad --time '%s'", optarg);
+            break;
+        case 'N':
+            if (optarg[0] != '/' || c.nglobs == MAX_GLOBS)
+                return ipcf__usage_error("exec", "--names needs an absolute path glob (at most %d)",
+                                         MAX_GLOBS);
+            c.globs[c.nglobs++] = optarg;
+            break;
+        case 'T':
+            c.then = optarg;
+            break;
+        case 'w':
+            sweep = true;
+            break;
+        case 'o':
+            if (ipcf__parse_duration_ms(optarg, &ms) < 0 || ms <= 0 || ms > INT32_MAX)
+                return ipcf__usage_error("exec", "bad --timeout '%s'", optarg);
+            c.timeout_ms = (int)ms;
+            break;
+        case 'f':
+            findings_dir = optarg;
+            break;
+        case 'v':
+            c.verbose = true;
+            break;
+        case 'h':
+            help(stdout);
+            return IPCF_EXIT_CLEAN;
+        case ':':
+            return ipcf__usage_error("exec", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return ipcf__usage_error("exec", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return ipcf__usage_error("exec", "missing -- PROGRAM [ARGS...]");
+    c.argv = argv + optind;
+    if (plan_text) {
+        struct ipcf_plan p = {0};
+        int u = ipcf__plan_parse_or_usage("exec", plan_text, &p);
+        ipcf_plan_free(&p);
+        if (u)
+            return u;
+    }
+    if (find_preload(c.preload, sizeof(c.preload)) < 0) {
+        fprintf(stderr,
+                "%s exec: libipcfuzz_preload.so not found next to %s or in ../lib "
+                "(set IPCF_PRELOAD_LIB)\n",
+                ipcf__prog, ipcf__prog);
+        return IPCF_EXIT_INTERNAL;
+    }
+    if (!iterations && !time_ms)
+        iterations = plan_text ? 1 : 10;
+    if (ipcf__sup_signals() < 0)
+        return IPCF_EXIT_INTERNAL;
+
+    struct outcome base;
+    int rc = baseline(&c, &base);
+    if (rc < 0) {
+        fprintf(stderr, "%s exec: %s\n", ipcf__prog, ipcf_strerror(rc));
+        return IPCF_EXIT_INTERNAL;
+    }
+    if (base.hung || WIFSIGNALED(base.status))
+        printf("warning: the baseline run itself did not end normally\n");
+
+    /* --sweep: the list of plans comes from a traced run */
+    char **plans = NULL;
+    size_t nplans = 0;
+    if (sweep) {
+        char tpath[] = "/tmp/ipcfuzz-exec-trace.XXXXXX";
+        int tfd = mkstemp(tpath);
+        if (tfd < 0)
+            return IPCF_EXIT_INTERNAL;
+        close(tfd);
+        struct outcome t;
+        rc = run_program(&c, "", seed, tpath, &t);
+        FILE *tf = rc == 0 ? fopen(tpath, "re") : NULL;
+        char line[512];
+        while (tf && fgets(line, sizeof(line), tf)) {
+            char peer[128], set[80];
+            unsigned long long idx;
+            long pid;
+            if (sscanf(line, "%ld %127s %79s %llu", &pid, peer, set, &idx) != 4)
+                continue;
+            static const char *const fl[] = {"kill=before", "kill=after", "error=EINTR", "short=1"};
+            for (int k = 0; k < 4; k++) {
+                char text[256];
+                struct ipcf_plan p = {0};
+                snprintf(text, sizeof(text), "%s:%s:when=%llu:peer=%s", set, fl[k], idx, peer);
+                if (ipcf_plan_parse(text, &p, NULL) < 0)
+                    continue;
+                ipcf_plan_free(&p);
+                char **np = realloc(plans, (nplans + 1) * sizeof(*plans));
+                if (!np || !(np[nplans] = strdup(text)))
+                    break;
+                plans = np;
+                nplans++;
+            }
+        }
+        if (tf)
+            fclose(tf);
+        unlink(tpath);
+        printf("sweep: %zu plan(s) from the traced run\n", nplans);
+        if (!iterations || iterations > nplans)
+            iterations = nplans;
+    }
+
+    struct ipcf_scenario pseudo = {.name = "exec"};
+    int64_t end = time_ms ? now_ms() + time_ms : 0;
+    uint64_t found = 0, ran = 0;
+    int exit_rc = IPCF_EXIT_CLEAN;
+    char joined[4096], names_joined[2048] = "";
+    join_argv(c.argv, joined, sizeof(joined));
+    for (size_t i = 0; i < c.nglobs; i++)
+        snprintf(names_joined + strlen(names_joined), sizeof(names_joined) - strlen(names_joined),
+                 "%s%s", i ? "\t" : "", c.globs[i]);
+    for (uint64_t i = 0; !iterations || i < iterations; i++) {
+        if (end && now_ms() >= end)
+            break;
+        if (ipcf__sup_stop_signal()) {
+            exit_rc = 128 + ipcf__sup_stop_signal();
+            break;
+        }
+        uint64_t iseed = ipcf__iteration_seed(seed, "exec", i);
+        char text[1024];
+        if (sweep)
+            snprintf(text, sizeof(text), "%s", plans[i]);
+        else if (plan_text)
+            snprintf(text, sizeof(text), "%s", plan_text);
+        else
+            (void)ipcf__plan_random(&pseudo, iseed, 64, text, sizeof(text));
+        struct ipcf_findings f;
+        ipcf_findings_init(&f);
+        rc = iterate(&c, &base, text, iseed, &f, NULL);
+        ran++;
+        if (rc < 0) {
+            fprintf(stderr, "%s exec: iteration %llu: %s\n", ipcf__prog, (unsigned long long)i,
+                    ipcf_strerror(rc));
+            ipcf_findings_free(&f);
+            exit_rc = IPCF_EXIT_INTERNAL;
+            break;
+        }
+        if (f.n) {
+            found++;
+            char *path = NULL, v[128];
+            struct ipcf__repro_extra x = {.iteration = i,
+                                          .timeout_ms = c.timeout_ms,
+                                          .exec = joined,
+                                          .names = c.nglobs ? names_joined : NULL,
+                                          .then = (char *)c.then};
+            int wr = ipcf__write_finding(findings_dir, "exec", text, iseed, NULL, &f, &x, &path);
+            ipcf_findings_verdicts(&f, v, sizeof(v));
+            printf("finding: iteration %llu %s  plan '%s'\n", (unsigned long long)i, v, text);
+            ipcf__print_findings(stdout, &f, NULL, 0);
+            printf("  -> %s\n", wr == 0 && path ? path : "(no reproducer written)");
+            free(path);
+        }
+        ipcf_findings_free(&f);
+    }
+    for (size_t i = 0; i < nplans; i++)
+        free(plans[i]);
+    free(plans);
+    printf("exec: %llu run(s) under faults, %llu with findings\n", (unsigned long long)ran,
+           (unsigned long long)found);
+    if (exit_rc == IPCF_EXIT_CLEAN && found)
+        exit_rc = IPCF_EXIT_FINDINGS;
+    return exit_rc;
+}
