@@ -26,10 +26,7 @@ for s in pipe fifo unix_stream; do
 done
 
 # scenario:bug pairs: each must be found, and its reproducer must replay.
-# (io_no_eintr_retry is not in the list: the channel layer retries an -EINTR
-#  from the io helpers itself, so through a channel that bug has no visible
-#  effect; tests/test_io.c proves it at the io level.)
-pairs="pipe:io_assume_full_read fifo:io_assume_full_read fifo:fifo_leak_path
+pairs="pipe:io_no_eintr_retry unix_stream:io_no_eintr_retry pipe:io_assume_full_read fifo:io_assume_full_read fifo:fifo_leak_path
        unix_stream:unix_leak_path unix_stream:unix_no_stale_recovery
        unix_stream:io_assume_full_read"
 for p in $pairs; do
