@@ -17,18 +17,31 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
+IPCF_BUG_DEFINE(faults_short_faked, "short=N: return N without the real call (bytes not moved)");
+
 int ipcf__nb_fd(int fd)
 {
     long fl = syscall(SYS_fcntl, fd, F_GETFL);
     return fl >= 0 && (fl & O_NONBLOCK);
+}
+
+int ipcf__stream_fd(int fd)
+{
+    int type = 0;
+    socklen_t len = sizeof(type);
+    if (syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0)
+        return 1; /* not a socket (ENOTSOCK), or EBADF the real call reports */
+    return type == SOCK_STREAM;
 }
 
 int ipcf__nb_mq(mqd_t mq)
@@ -49,10 +62,17 @@ int ipcf__nb_sops(const struct sembuf *sops, size_t n)
 
 int ipcf__short_iov(const struct iovec **iov, int cnt, struct iovec *tmp, long long max)
 {
-    size_t left = (size_t)max;
+    size_t left = (size_t)max, total = 0;
     int n = 0;
-    if (cnt <= 0 || !*iov || max <= 0)
+    /* Leave alone what the kernel rejects (EINVAL): an iovcnt above IOV_MAX or
+     * lengths whose sum overflows ssize_t. A trimmed copy would succeed. */
+    if (cnt <= 0 || cnt > IOV_MAX || !*iov || max <= 0)
         return cnt;
+    for (int i = 0; i < cnt; i++) {
+        if ((*iov)[i].iov_len > (size_t)SSIZE_MAX - total)
+            return cnt;
+        total += (*iov)[i].iov_len;
+    }
     for (int i = 0; i < cnt && left > 0 && n < IPCF__IOV_MAX; i++) {
         if ((*iov)[i].iov_len == 0)
             continue;
@@ -71,6 +91,8 @@ int ipcf__short_iov(const struct iovec **iov, int cnt, struct iovec *tmp, long l
 struct msghdr *ipcf__short_msg(const struct msghdr *m, struct msghdr *copy, struct iovec *tmp,
                                long long max)
 {
+    if (!m)
+        return NULL; /* the real call reports EFAULT */
     *copy = *m;
     if (m->msg_iovlen > (size_t)INT32_MAX)
         return copy;
@@ -97,6 +119,8 @@ uint64_t ipcf__corrupt_bit(uint64_t key, unsigned k, uint64_t nbits)
 static unsigned corrupt_positions(const struct ipcf__ctx *cx, uint64_t nbits, uint64_t *pos)
 {
     unsigned want = (unsigned)cx->corrupt_bits, n = 0;
+    if (want > 64)
+        want = 64; /* pos[] holds 64: a chooser or hand-built rule may ask more */
     if ((uint64_t)want > nbits)
         want = (unsigned)nbits;
     for (unsigned k = 0; n < want; k++) {
@@ -110,9 +134,10 @@ static unsigned corrupt_positions(const struct ipcf__ctx *cx, uint64_t nbits, ui
     return n;
 }
 
-void ipcf__corrupt_buf(const struct ipcf__ctx *cx, void *buf, size_t n)
+void ipcf__corrupt_buf(const struct ipcf__ctx *cx, void *buf, size_t ret, size_t cap)
 {
     uint64_t pos[64];
+    size_t n = ret < cap ? ret : cap;
     if (!buf || n == 0)
         return;
     unsigned k = corrupt_positions(cx, (uint64_t)n * 8, pos);
@@ -120,10 +145,16 @@ void ipcf__corrupt_buf(const struct ipcf__ctx *cx, void *buf, size_t n)
         ((unsigned char *)buf)[pos[i] / 8] ^= (unsigned char)(1u << (pos[i] % 8));
 }
 
-void ipcf__corrupt_iov(const struct ipcf__ctx *cx, const struct iovec *iov, size_t cnt, size_t n)
+void ipcf__corrupt_iov(const struct ipcf__ctx *cx, const struct iovec *iov, size_t cnt, size_t ret)
 {
     uint64_t pos[64];
-    if (!iov || n == 0)
+    size_t cap = 0;
+    if (!iov)
+        return;
+    for (size_t j = 0; j < cnt; j++)
+        cap += iov[j].iov_len; /* no overflow: the call accepted these */
+    size_t n = ret < cap ? ret : cap;
+    if (n == 0)
         return;
     unsigned k = corrupt_positions(cx, (uint64_t)n * 8, pos);
     for (unsigned i = 0; i < k; i++) {

@@ -159,7 +159,7 @@ END {
 
     # ---- wrap_gen.c --------------------------------------------------------
     print "/* wrap_gen.c — GENERATED from faults/calls.spec by gen_calls.awk. Do not edit." > wrp
-    print " * One injecting wrapper per call; the shared logic lives in wrap.c. */" > wrp
+    print " * One injecting wrapper per call; the shared logic lives in sched.c and actions.c. */" > wrp
     print "#undef _FORTIFY_SOURCE\n#include <errno.h>\n#include <stdint.h>" > wrp
     print "#include \"ipcfuzz/faults_wrap.h\"\n#include \"internal.h\"\n" > wrp
     for (c = 1; c <= ncalls; c++) {
@@ -180,6 +180,7 @@ END {
             if (fl[i] ~ /^reg=/) regk = substr(fl[i], 5)
         }
         nbx = "0"
+        delete nb
         if (nbk != "") {
             split(nbk, nb, ":")
             if (nb[1] == "fd") nbx = "ipcf__nb_fd(" nb[2] ")"
@@ -196,10 +197,21 @@ END {
             if (rg[1] == "memfd") reg = "    if (r >= 0)\n        ipcf__register_fd(IPCF__OBJ_MEMFD, " rg[2] ", r);\n"
             if (rg[1] == "mmap") reg = "    if (r != MAP_FAILED)\n        ipcf__register_mmap(" rg[2] ", " rg[3] ");\n"
         }
-        printf("/* %s %s(%s) */\n", cret[c], n, cparams[c]) > wrp
-        printf("%s ipcf_wrap_%s(%s)\n{\n", cret[c], n, cparams[c]) > wrp
-        printf("    static %s (*real)(%s);\n", cret[c], cparams[c]) > wrp
-        printf("    %s (*fn)(%s) = (%s (*)(%s))ipcf__real(IPCF__CALL_%s, (void **)&real);\n", cret[c], cparams[c], cret[c], cparams[c], n) > wrp
+        # Two functions per call: ipcf_wrap_<call>() holds only the lock-free
+        # pass-through test (ipcf__fast, inline) and tail-calls libc; the rest
+        # lives in a separate, never-inlined slow_<call>() so the fast path
+        # sets up no stack frame. Calls that register objects always take the
+        # full path (registration happens on pass-through too).
+        fnt = cret[c] " (*fn)(" cparams[c] ")"
+        if (regk == "") {
+            printf("/* %s %s(%s): everything but the pass-through */\n", cret[c], n, cparams[c]) > wrp
+            printf("static __attribute__((noinline)) %s slow_%s(%s, %s)\n{\n", cret[c], n, fnt, cparams[c]) > wrp
+        } else {
+            printf("/* %s %s(%s) */\n", cret[c], n, cparams[c]) > wrp
+            printf("%s ipcf_wrap_%s(%s)\n{\n", cret[c], n, cparams[c]) > wrp
+            printf("    static %s (*real)(%s);\n", cret[c], cparams[c]) > wrp
+            printf("    %s = (%s (*)(%s))ipcf__real(IPCF__CALL_%s, (void **)&real);\n", fnt, cret[c], cparams[c], n) > wrp
+        }
         printf("    struct ipcf__ctx cx;\n    %s r;\n    int e;\n", cret[c]) > wrp
         if (shortk ~ /^(iov|msg):/)
             printf("    struct iovec ipcf_iov[IPCF__IOV_MAX];\n") > wrp
@@ -209,8 +221,14 @@ END {
             if (recvk ~ /^msg:/)
                 printf("    %s = %s;\n", "const struct msghdr *ipcf_orig", sk[2]) > wrp
         }
+        # short= applies to byte streams only: the descriptor of nb=fd/fdflags
+        streamx = "1"
+        if (shortk != "" && (nb[1] == "fd" || nb[1] == "fdflags"))
+            streamx = "ipcf__stream_fd(" nb[2] ")"
+        else if (shortk != "")
+            die("a short= call needs nb=fd:FD or nb=fdflags:FD:FLAGS (" n ")")
         printf("    int st = ipcf__begin(&cx, IPCF__CALL_%s);\n", n) > wrp
-        printf("    if (st == IPCF__NEED_NB)\n        st = ipcf__commit(&cx, %s);\n", nbx) > wrp
+        printf("    if (st == IPCF__NEED_NB)\n        st = ipcf__commit(&cx, %s, %s);\n", nbx, streamx) > wrp
         printf("    if (st == IPCF__PASS) {\n        r = fn(%s);\n", args) > wrp
         if (reg != "") {
             printf("        if (ipcf__reg_ok()) {\n            e = errno;\n") > wrp
@@ -228,8 +246,10 @@ END {
                 printf("    if (cx.short_max >= 0)\n        %s = ipcf__short_iov(&%s, %s, ipcf_iov, cx.short_max);\n", sk[3], sk[2], sk[3]) > wrp
             else if (sk[1] == "msg")
                 printf("    if (cx.short_max >= 0)\n        %s = ipcf__short_msg(%s, &ipcf_msg, ipcf_iov, cx.short_max);\n", sk[2], sk[2]) > wrp
-            else
-                printf("    if (cx.short_max >= 0 && (unsigned long long)%s > (unsigned long long)cx.short_max)\n        %s = (size_t)cx.short_max;\n", sk[1], sk[1]) > wrp
+            else {
+                printf("    if (cx.short_max >= 0 && (unsigned long long)%s > (unsigned long long)cx.short_max) {\n        %s = (size_t)cx.short_max;\n", sk[1], sk[1]) > wrp
+                printf("        if (IPCF_BUG(faults_short_faked)) {\n            ipcf__end(&cx);\n            return (%s)%s; /* planted: no call */\n        }\n    }\n", cret[c], sk[1]) > wrp
+            }
         }
         printf("    ipcf__arm(&cx);\n    r = fn(%s);\n    e = errno;\n    ipcf__disarm(&cx);\n", args) > wrp
         if (shortk ~ /^msg:/ && recvk ~ /^msg:/)
@@ -240,15 +260,22 @@ END {
             split(recvk, rk, ":")
             printf("    if (cx.corrupt_bits > 0 && r > 0)\n") > wrp
             if (rk[1] == "buf")
-                printf("        ipcf__corrupt_buf(&cx, %s, (size_t)r);\n", rk[2]) > wrp
+                printf("        ipcf__corrupt_buf(&cx, %s, (size_t)r, %s);\n", rk[2], rk[3]) > wrp
             else if (rk[1] == "iov")
                 printf("        ipcf__corrupt_iov(&cx, %s, (size_t)%s, (size_t)r);\n", rk[2], rk[3]) > wrp
             else if (rk[1] == "msg")
                 printf("        ipcf__corrupt_iov(&cx, %s->msg_iov, %s->msg_iovlen, (size_t)r);\n", rk[2], rk[2]) > wrp
             else if (rk[1] == "mtext")
-                printf("        ipcf__corrupt_buf(&cx, (char *)%s + sizeof(long), (size_t)r);\n", rk[2]) > wrp
+                printf("        ipcf__corrupt_buf(&cx, (char *)%s + sizeof(long), (size_t)r, %s);\n", rk[2], rk[3]) > wrp
         }
         printf("    ipcf__end(&cx);\n    errno = e;\n    return r;\n}\n\n") > wrp
+        if (regk == "") {
+            printf("%s ipcf_wrap_%s(%s)\n{\n", cret[c], n, cparams[c]) > wrp
+            printf("    static %s (*real)(%s);\n", cret[c], cparams[c]) > wrp
+            printf("    %s = (%s (*)(%s))ipcf__real(IPCF__CALL_%s, (void **)&real);\n", fnt, cret[c], cparams[c], n) > wrp
+            printf("    if (ipcf__fast(IPCF__CALL_%s))\n        return fn(%s);\n", n, args) > wrp
+            printf("    return slow_%s(fn%s%s);\n}\n\n", n, (args != "" ? ", " : ""), args) > wrp
+        }
     }
 
     # ---- override_gen.c ----------------------------------------------------

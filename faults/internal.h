@@ -12,8 +12,13 @@
 #include <sys/uio.h>
 #include <time.h>
 
+#include "ipcfuzz/bugs.h"
 #include "ipcfuzz/faults.h"
 #include "calls_gen.h"
+
+/* Planted bug of the generated wrappers (defined in actions.c): short=N
+ * returns N without making the call, so the bytes stay in the channel. */
+IPCF_BUG_EXTERN(faults_short_faked);
 
 /* Symbols the interposer defines are exported from the preload library, which
  * is otherwise built with hidden visibility. */
@@ -93,14 +98,20 @@ struct ipcf__ctx {
 };
 
 /* Decide for call `call`. Returns IPCF__PASS (make the plain call; nothing
- * else to do), IPCF__ACT (follow cx), or IPCF__NEED_NB (the decision is an
- * injected EAGAIN: the wrapper must call ipcf__commit with whether the call is
- * non-blocking). Pre-call actions (delay, shrink, kill=before) have run when it
- * returns IPCF__ACT. */
+ * else to do; errno untouched), IPCF__ACT (follow cx), or IPCF__NEED_NB (the
+ * decision has an injected EAGAIN or a short=: the wrapper must call
+ * ipcf__commit with whether the call is non-blocking and whether its
+ * descriptor is a byte stream). Pre-call actions (delay, shrink, kill=before)
+ * have run when it returns IPCF__ACT. Lock-free unless a rule can match the
+ * call set, a chooser is set or the trace is on. */
 int ipcf__begin(struct ipcf__ctx *cx, int call);
-/* Second half of ipcf__begin for an EAGAIN decision: nonblocking == 0 turns it
- * into a pass-through (a blocking call never returns EAGAIN). */
-int ipcf__commit(struct ipcf__ctx *cx, int nonblocking);
+/* Second half of ipcf__begin for IPCF__NEED_NB: nonblocking == 0 drops an
+ * error=EAGAIN (a blocking call never returns EAGAIN), stream == 0 drops a
+ * short= (the kernel never shortens a datagram); both are traced as notes.
+ * Returns IPCF__PASS or IPCF__ACT like ipcf__begin. */
+int ipcf__commit(struct ipcf__ctx *cx, int nonblocking, int stream);
+/* Install the injector's pthread_atfork handlers (once). */
+void ipcf__atfork_once(void);
 /* Arm / disarm the signal of signal=SIG around the real call. */
 void ipcf__arm(struct ipcf__ctx *cx);
 void ipcf__disarm(struct ipcf__ctx *cx);
@@ -109,23 +120,62 @@ void ipcf__end(struct ipcf__ctx *cx);
 /* 1 when object registration may run (not inside the injector itself). */
 int ipcf__reg_ok(void);
 
-/* The real libc function of a call: resolved once with dlsym(RTLD_NEXT) (in
- * sanitizer builds the sanitizer's interceptor first) and cached in *slot. */
-void *ipcf__real(int call, void **slot);
-/* The real function of a public symbol name (for hand-written wrappers). */
+/* The real function of a public symbol name: resolved once with
+ * dlsym(RTLD_NEXT) (in sanitizer builds the sanitizer's interceptor first) and
+ * cached in *slot. errno is preserved. */
 void *ipcf__real_sym(const char *sym, void **slot);
+/* The same for a call id; the cached case is inline (every wrapper's first
+ * step). */
+static inline void *ipcf__real(int call, void **slot)
+{
+    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    return f ? f : ipcf__real_sym(ipcf__calls[call].name, slot);
+}
+
+/* ---- the lock-free pass-through test (sched.c owns the variables) --------- */
+
+#define IPCF__STATE_ACTIVE (1ULL << 63)
+/* IPCF__STATE_ACTIVE | bit c set when call set c needs the slow path. */
+extern uint64_t ipcf__state;
+/* Calls per call set in this process. */
+extern uint64_t ipcf__set_count[IPCF__NCALLS];
+/* Set while the injector itself runs on this thread (reentrancy guard). */
+extern __thread int ipcf__guard __attribute__((tls_model("initial-exec")));
+
+/* 1 when call `call` passes straight through (counted if the injector is
+ * active): the injector is off, this thread is inside the injector, or no
+ * rule, chooser or trace can concern the call set. No lock, no errno change.
+ * 0: the wrapper must take its slow path (ipcf__begin). */
+static inline int ipcf__fast(int call)
+{
+    uint64_t st = __atomic_load_n(&ipcf__state, __ATOMIC_RELAXED);
+    if (!(st & IPCF__STATE_ACTIVE) || ipcf__guard)
+        return 1;
+    if (st & (1ULL << call))
+        return 0;
+    __atomic_fetch_add(&ipcf__set_count[call], 1, __ATOMIC_RELAXED);
+    return 1;
+}
 
 /* ---- helpers for real actions (actions.c) --------------------------------- */
 
 int ipcf__nb_fd(int fd);
+/* 1 unless fd is a socket of a type other than SOCK_STREAM (a pipe, FIFO,
+ * file or stream socket transfers any part of its bytes). */
+int ipcf__stream_fd(int fd);
 int ipcf__nb_mq(mqd_t mq);
 int ipcf__nb_sops(const struct sembuf *sops, size_t n);
 int ipcf__short_iov(const struct iovec **iov, int cnt, struct iovec *tmp, long long max);
 struct msghdr *ipcf__short_msg(const struct msghdr *m, struct msghdr *copy, struct iovec *tmp,
                                long long max);
 void ipcf__msg_back(struct msghdr *orig, const struct msghdr *used);
-void ipcf__corrupt_buf(const struct ipcf__ctx *cx, void *buf, size_t n);
-void ipcf__corrupt_iov(const struct ipcf__ctx *cx, const struct iovec *iov, size_t cnt, size_t n);
+/* corrupt=: flip cx->corrupt_bits distinct bits among the first
+ * min(ret, cap) bytes of buf — `ret` is what the call returned, `cap` the size
+ * the caller gave (a datagram read with MSG_TRUNC returns its full length,
+ * larger than the buffer: nothing past the caller's buffer is touched). */
+void ipcf__corrupt_buf(const struct ipcf__ctx *cx, void *buf, size_t ret, size_t cap);
+/* The same over an iovec array: capped at the sum of its lengths. */
+void ipcf__corrupt_iov(const struct ipcf__ctx *cx, const struct iovec *iov, size_t cnt, size_t ret);
 /* Bit positions of corrupt=: the k-th flipped bit of a call with key `key`
  * among nbits bits. Pure. */
 uint64_t ipcf__corrupt_bit(uint64_t key, unsigned k, uint64_t nbits);
@@ -149,6 +199,9 @@ void ipcf__register_mmap(int fd, int flags);
 int ipcf__shrink(const char *glob);
 /* Forget every object (tests). */
 void ipcf__objects_reset(void);
+/* The registry lock, for the atfork handlers. */
+void ipcf__objects_lock(void);
+void ipcf__objects_unlock(void);
 
 /* "key=value" text of one action (plan.c); "pass" for IPCF_ACT_NONE. */
 void ipcf__action_format(const struct ipcf_action *a, char *buf, size_t cap);

@@ -47,7 +47,7 @@ int ipcf_wrap_open(const char *pathname, int flags, ...)
     }
     int st = ipcf__begin(&cx, IPCF__CALL_open);
     if (st == IPCF__NEED_NB)
-        st = ipcf__commit(&cx, 1);
+        st = ipcf__commit(&cx, 1, 1);
     if (st == IPCF__PASS)
         return fn(pathname, flags, mode);
     IPCF_OPEN_ACT(fn(pathname, flags, mode));
@@ -67,7 +67,7 @@ int ipcf_wrap_openat(int dirfd, const char *pathname, int flags, ...)
     }
     int st = ipcf__begin(&cx, IPCF__CALL_openat);
     if (st == IPCF__NEED_NB)
-        st = ipcf__commit(&cx, 1);
+        st = ipcf__commit(&cx, 1, 1);
     if (st == IPCF__PASS)
         return fn(dirfd, pathname, flags, mode);
     IPCF_OPEN_ACT(fn(dirfd, pathname, flags, mode));

@@ -13,6 +13,12 @@
  *   descriptor, and only if it still refers to the same inode (descriptor
  *   numbers are reused after close).
  * Raw syscalls throughout: the injector's own ftruncate is never counted.
+ *
+ * Bound: at most OBJECTS_MAX (64) objects. Registering a 65th replaces the
+ * object registered (or re-registered) longest ago — a program that creates
+ * segments without end keeps its newest 64 shrinkable. Re-registering a name
+ * of the same kind updates that entry instead of taking a new one.
+ * The registry lock is held across fork by the scheduler's atfork handlers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,11 +41,22 @@ struct object {
     int fd;
     dev_t dev;
     ino_t ino;
+    uint64_t seq; /* registration order: the smallest is replaced first */
 };
 
 static pthread_mutex_t obj_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct object objs[OBJECTS_MAX];
-static unsigned obj_next; /* round-robin victim when full */
+static uint64_t obj_seq;
+
+void ipcf__objects_lock(void)
+{
+    pthread_mutex_lock(&obj_lock);
+}
+
+void ipcf__objects_unlock(void)
+{
+    pthread_mutex_unlock(&obj_lock);
+}
 
 static int fd_inode(int fd, dev_t *dev, ino_t *ino)
 {
@@ -62,8 +79,13 @@ static void add_locked(int kind, const char *name, int fd, dev_t dev, ino_t ino)
     for (unsigned i = 0; !o && i < OBJECTS_MAX; i++)
         if (!objs[i].kind)
             o = &objs[i];
-    if (!o)
-        o = &objs[obj_next++ % OBJECTS_MAX];
+    if (!o) {
+        o = &objs[0]; /* full: replace the oldest registration */
+        for (unsigned i = 1; i < OBJECTS_MAX; i++)
+            if (objs[i].seq < o->seq)
+                o = &objs[i];
+    }
+    o->seq = ++obj_seq;
     o->kind = kind;
     snprintf(o->name, sizeof(o->name), "%s", name);
     o->fd = fd;
@@ -77,6 +99,7 @@ void ipcf__register_fd(int kind, const char *name, int fd)
     ino_t ino = 0;
     if (!name || fd_inode(fd, &dev, &ino) < 0)
         return;
+    ipcf__atfork_once();
     pthread_mutex_lock(&obj_lock);
     add_locked(kind, name, fd, dev, ino);
     pthread_mutex_unlock(&obj_lock);
@@ -89,6 +112,7 @@ void ipcf__register_mmap(int fd, int flags)
     char link[64], path[IPCF_PLAN_OBJ_MAX + 32];
     if (!(flags & MAP_SHARED) || fd_inode(fd, &dev, &ino) < 0)
         return;
+    ipcf__atfork_once();
     pthread_mutex_lock(&obj_lock);
     for (unsigned i = 0; i < OBJECTS_MAX; i++)
         if (objs[i].kind && objs[i].dev == dev && objs[i].ino == ino) {
@@ -159,7 +183,7 @@ void ipcf__objects_reset(void)
 {
     pthread_mutex_lock(&obj_lock);
     memset(objs, 0, sizeof(objs));
-    obj_next = 0;
+    obj_seq = 0;
     pthread_mutex_unlock(&obj_lock);
 }
 
@@ -169,6 +193,7 @@ int ipcf_faults_register_object(const char *name, int fd)
     ino_t ino = 0;
     if (!name || !name[0] || strlen(name) >= IPCF_PLAN_OBJ_MAX)
         return -EINVAL;
+    ipcf__atfork_once();
     if (fd < 0) {
         if (name[0] != '/' || strchr(name + 1, '/'))
             return -EINVAL; /* a POSIX shm name */

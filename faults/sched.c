@@ -1,9 +1,16 @@
 /* sched.c — the per-process fault scheduler, its trace and named points.
  *
- * State is one struct guarded by one mutex; the only lock-free read is the
- * `active` flag on the wrappers' fast path (an atomic load: a wrapper racing
- * with ipcf_faults_configure either passes through or takes the lock and sees
- * the new plan, both correct).
+ * Fast path (no lock). One atomic word, `state`, holds an ACTIVE bit and one
+ * bit per call set: the set's bit is set when a rule whose peer filter
+ * matches this process names the set (or `all`), or when a chooser or the
+ * trace is on. A wrapper whose bit is clear only bumps the set's counter
+ * (a relaxed atomic add) and passes: no lock, no errno change. Only calls
+ * whose bit is set take the mutex (slow path) to count rule matches and
+ * decide. `state` is recomputed under the mutex whenever the plan, peer,
+ * chooser or trace changes; a wrapper racing with such a change either takes
+ * the fast path with the old bits or the slow path under the lock, both of
+ * which are correct (a reconfiguration is not atomic with respect to calls in
+ * flight on other threads, and never was).
  *
  * Counting: every rule counts, 1-based, the calls that match its set and peer
  * filter — also the calls another rule acted on — and `when=` applies to that
@@ -14,21 +21,27 @@
  * Decisions are pure: p= fires when mix(seed, peer, rule index, rule count) is
  * below the threshold, so a decision never depends on unrelated calls or on
  * thread interleaving of other sets. The trace hash is a wrapping SUM of one
- * mixed value per decision, so it does not depend on the order in which
- * threads took the lock either.
+ * mixed value per non-pass decision (an atomic add, no lock) plus, computed
+ * when asked, one mixed value per call set and point of its count: the set of
+ * (set, index, decision) triples of a run is a function of exactly these, and
+ * a sum does not depend on the order in which threads made the calls.
  *
  * Reentrancy: a __thread guard is set while the injector itself runs. Calls
  * made meanwhile (by the injector, or by a signal handler interrupting it) pass
- * straight through, so the mutex is never taken twice by one thread.
+ * straight through uncounted, so the mutex is never taken twice by one thread
+ * and a signal handler never waits for a lock its own thread holds.
  *
- * fork: pthread_atfork holds the mutex across fork; the child resets every
- * counter (fresh counters, same plan, seed and peer).
+ * fork: pthread_atfork holds the mutex (and the object registry's) across
+ * fork; the child resets every counter (fresh counters, same plan, seed and
+ * peer). vfork children share the parent's memory: calls they make before
+ * exec are counted in the parent (documented).
  */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +49,18 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "ipcfuzz/bugs.h"
+
+/* Planted bug: the child of fork() keeps the parent's counters, so a plan's
+ * when= in a forked peer depends on what its parent did. */
+IPCF_BUG_DEFINE(faults_counter_shared, "fork: the child keeps the parent's call counters");
+/* Planted bug: signal= returns a fake EINTR at once instead of a real signal
+ * interrupting a really blocked call. */
+IPCF_BUG_DEFINE(faults_fake_signal, "signal=: fake EINTR without a real signal or blocking");
+
+_Static_assert(IPCF__NCALLS <= 63, "state has one bit per call set plus ACTIVE");
+#define STATE_ACTIVE IPCF__STATE_ACTIVE
+#define STATE_CALLS  ((1ULL << IPCF__NCALLS) - 1)
 
 #define POINTS_MAX 512 /* distinct point names counted per process */
 
@@ -46,24 +71,28 @@ struct point_slot {
 
 static struct {
     pthread_mutex_t lock;
-    int configured;
+    int configured; /* a plan was installed */
+    int enabled;    /* configured and not disabled */
     struct ipcf_plan plan;
-    int *rule_call; /* call id, -1 = all, -2 = point */
+    int *rule_call; /* call id, -1 = all, -2 = point, -3 = unknown set */
     unsigned char *rule_peer_ok;
     uint64_t *rule_count;
     uint64_t seed;
     char peer[IPCF_PLAN_NAME_MAX];
     uint64_t peer_hash;
-    uint64_t set_count[IPCF__NCALLS];
     struct point_slot points[POINTS_MAX];
-    int trace_fd;
-    uint64_t hash;
     ipcf_chooser_fn chooser;
     void *chooser_ctx;
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .trace_fd = -1};
+    int bug_counter_shared; /* sampled before fork for the child */
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
-static int active; /* atomic: configured, not disabled */
-static __thread int guard __attribute__((tls_model("initial-exec")));
+/* Lock-free state (atomics; see the file comment). The first three are read
+ * by the inline ipcf__fast() of internal.h. */
+uint64_t ipcf__state;                   /* STATE_ACTIVE | one bit per call set */
+uint64_t ipcf__set_count[IPCF__NCALLS]; /* calls per call set */
+__thread int ipcf__guard __attribute__((tls_model("initial-exec")));
+static uint64_t hash_acc; /* sum of non-pass decision values */
+static int trace_fd = -1; /* written under S.lock, read anywhere */
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 /* ---- mixing --------------------------------------------------------------- */
@@ -113,7 +142,8 @@ void *ipcf__real_sym(const char *sym, void **slot)
     void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (f)
         return f;
-    guard++;
+    int saved = errno; /* dlsym may change errno: a pass-through must not */
+    ipcf__guard++;
 #ifdef IPCF_SANITIZED
     {
         /* A sanitizer's interceptor keeps its checks on the real call. */
@@ -124,7 +154,7 @@ void *ipcf__real_sym(const char *sym, void **slot)
 #endif
     if (!f)
         f = dlsym(RTLD_NEXT, sym);
-    guard--;
+    ipcf__guard--;
     if (!f) {
         /* Cannot happen with glibc >= 2.27 (every spec call exists); there is
          * no way to make the call, so stop loudly instead of jumping to NULL. */
@@ -133,24 +163,41 @@ void *ipcf__real_sym(const char *sym, void **slot)
         abort();
     }
     __atomic_store_n(slot, f, __ATOMIC_RELEASE);
+    errno = saved;
     return f;
 }
 
-void *ipcf__real(int call, void **slot)
-{
-    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    return f ? f : ipcf__real_sym(ipcf__calls[call].name, slot);
-}
-
 /* ---- configuration -------------------------------------------------------- */
+
+/* Recompute `ipcf__state` from the configuration (lock held). */
+static void publish_locked(void)
+{
+    uint64_t m = 0;
+    if (S.enabled) {
+        m = STATE_ACTIVE;
+        if (S.chooser || __atomic_load_n(&trace_fd, __ATOMIC_RELAXED) >= 0)
+            m |= STATE_CALLS;
+        for (size_t i = 0; i < S.plan.nrules; i++) {
+            if (!S.rule_peer_ok[i])
+                continue;
+            if (S.rule_call[i] == -1)
+                m |= STATE_CALLS;
+            else if (S.rule_call[i] >= 0)
+                m |= 1ULL << S.rule_call[i];
+        }
+    }
+    __atomic_store_n(&ipcf__state, m, __ATOMIC_RELEASE);
+}
 
 static void reset_counters_locked(void)
 {
     if (S.rule_count)
         memset(S.rule_count, 0, S.plan.nrules * sizeof(S.rule_count[0]));
-    memset(S.set_count, 0, sizeof(S.set_count));
+    for (size_t i = 0; i < IPCF__NCALLS; i++)
+        __atomic_store_n(&ipcf__set_count[i], 0, __ATOMIC_RELAXED);
     for (size_t i = 0; i < POINTS_MAX; i++)
         S.points[i].count = 0;
+    __atomic_store_n(&hash_acc, 0, __ATOMIC_RELAXED);
 }
 
 static void peer_changed_locked(void)
@@ -163,23 +210,37 @@ static void peer_changed_locked(void)
 
 static void atfork_prepare(void)
 {
+    /* Sampled here, in the parent: the child must not call into the bug
+     * switchboard (pthread_once, getenv) from an atfork handler. */
+    int bug = IPCF_BUG(faults_counter_shared);
     pthread_mutex_lock(&S.lock);
+    S.bug_counter_shared = bug;
+    ipcf__objects_lock();
 }
 
 static void atfork_parent(void)
 {
+    ipcf__objects_unlock();
     pthread_mutex_unlock(&S.lock);
 }
 
 static void atfork_child(void)
 {
+    /* Single-threaded now: the locks were held by this thread at fork. */
+    ipcf__objects_unlock();
+    if (!S.bug_counter_shared)
+        reset_counters_locked();
     pthread_mutex_unlock(&S.lock);
-    reset_counters_locked(); /* single-threaded now */
 }
 
 static void install_atfork(void)
 {
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+void ipcf__atfork_once(void)
+{
+    pthread_once(&atfork_once, install_atfork);
 }
 
 static void set_peer_name_locked(const char *peer)
@@ -213,18 +274,16 @@ int ipcf_faults_configure(const struct ipcf_plan *plan, uint64_t seed, const cha
     }
     for (size_t i = 0; i < n; i++) {
         const struct ipcf_rule *r = &copy.rules[i];
-        if (!strcmp(r->set, "all"))
+        size_t len = strnlen(r->set, sizeof(r->set));
+        if (len == 3 && !memcmp(r->set, "all", 3))
             calls[i] = -1;
-        else if (!strcmp(r->set, "point"))
+        else if (len == 5 && !memcmp(r->set, "point", 5))
             calls[i] = -2;
-        else
-            calls[i] = ipcf__call_lookup(r->set, strnlen(r->set, sizeof(r->set)));
-        /* an unknown set (a hand-built rule) matches nothing: -3 */
-        if (calls[i] == -1 && strcmp(r->set, "all"))
-            calls[i] = -3;
+        else if ((calls[i] = ipcf__call_lookup(r->set, len)) < 0)
+            calls[i] = -3; /* an unknown set (a hand-built rule) matches nothing */
     }
-    pthread_once(&atfork_once, install_atfork);
-    guard++;
+    ipcf__atfork_once();
+    ipcf__guard++;
     pthread_mutex_lock(&S.lock);
     ipcf_plan_free(&S.plan);
     free(S.rule_call);
@@ -238,60 +297,85 @@ int ipcf_faults_configure(const struct ipcf_plan *plan, uint64_t seed, const cha
     set_peer_name_locked(peer);
     peer_changed_locked();
     reset_counters_locked();
-    S.hash = 0;
     S.configured = 1;
-    __atomic_store_n(&active, 1, __ATOMIC_RELEASE);
+    S.enabled = 1;
+    publish_locked();
     pthread_mutex_unlock(&S.lock);
-    guard--;
+    ipcf__guard--;
     return 0;
 }
 
 int ipcf_faults_set_peer(const char *peer)
 {
-    guard++;
+    ipcf__guard++;
     pthread_mutex_lock(&S.lock);
     set_peer_name_locked(peer);
     if (S.rule_peer_ok)
         peer_changed_locked();
     reset_counters_locked();
+    publish_locked();
     pthread_mutex_unlock(&S.lock);
-    guard--;
+    ipcf__guard--;
     return 0;
 }
 
 void ipcf_faults_disable(void)
 {
-    __atomic_store_n(&active, 0, __ATOMIC_RELEASE);
+    ipcf__guard++;
+    pthread_mutex_lock(&S.lock);
+    S.enabled = 0;
+    publish_locked();
+    pthread_mutex_unlock(&S.lock);
+    ipcf__guard--;
 }
 
 void ipcf_faults_trace_fd(int fd)
 {
+    ipcf__guard++;
     pthread_mutex_lock(&S.lock);
-    S.trace_fd = fd;
+    __atomic_store_n(&trace_fd, fd, __ATOMIC_RELAXED);
+    publish_locked();
     pthread_mutex_unlock(&S.lock);
+    ipcf__guard--;
 }
 
 uint64_t ipcf_faults_trace_hash(void)
 {
+    ipcf__guard++;
     pthread_mutex_lock(&S.lock);
-    uint64_t h = S.hash;
+    uint64_t h = __atomic_load_n(&hash_acc, __ATOMIC_RELAXED);
+    for (size_t c = 0; c < IPCF__NCALLS; c++) {
+        uint64_t n = __atomic_load_n(&ipcf__set_count[c], __ATOMIC_RELAXED);
+        if (n)
+            h += ipcf__mix64(ipcf__hash_str(ipcf__calls[c].name) ^ ipcf__mix64(n ^ 0xc0117ULL));
+    }
+    for (size_t i = 0; i < POINTS_MAX; i++)
+        if (S.points[i].count)
+            h += ipcf__mix64(ipcf__hash_str(S.points[i].name) ^
+                             ipcf__mix64(S.points[i].count ^ 0x90147ULL));
     pthread_mutex_unlock(&S.lock);
+    ipcf__guard--;
     return h;
 }
 
 void ipcf_faults_set_chooser(ipcf_chooser_fn fn, void *ctx)
 {
+    ipcf__guard++;
     pthread_mutex_lock(&S.lock);
     S.chooser = fn;
     S.chooser_ctx = ctx;
+    publish_locked();
     pthread_mutex_unlock(&S.lock);
+    ipcf__guard--;
 }
 
 int ipcf_faults_peer(char *buf, size_t cap)
 {
+    ipcf__guard++;
     pthread_mutex_lock(&S.lock);
     int n = snprintf(buf, cap, "%s", S.peer);
     pthread_mutex_unlock(&S.lock);
+    ipcf__guard--;
     return n;
 }
 
@@ -315,25 +399,50 @@ static struct point_slot *point_slot_locked(const char *name, int create)
 uint64_t ipcf_faults_count(const char *set)
 {
     uint64_t n = 0;
-    guard++;
-    pthread_mutex_lock(&S.lock);
-    if (!strncmp(set, "point=", 6)) {
-        struct point_slot *ps = point_slot_locked(set + 6, 0);
-        n = ps ? ps->count : 0;
-    } else {
+    if (!set)
+        return 0;
+    if (strncmp(set, "point=", 6) != 0) {
         int c = ipcf__call_lookup(set, strlen(set));
-        n = c >= 0 ? S.set_count[c] : 0;
+        return c >= 0 ? __atomic_load_n(&ipcf__set_count[c], __ATOMIC_RELAXED) : 0;
     }
+    ipcf__guard++;
+    pthread_mutex_lock(&S.lock);
+    struct point_slot *ps = point_slot_locked(set + 6, 0);
+    n = ps ? ps->count : 0;
     pthread_mutex_unlock(&S.lock);
-    guard--;
+    ipcf__guard--;
     return n;
 }
 
 /* ---- deciding ------------------------------------------------------------- */
 
+/* Values the parser would refuse can still come from a chooser or a
+ * hand-built rule (ipcf_plan_add_rule): such an action is ignored. */
+static int action_sane(const struct ipcf_action *a)
+{
+    switch (a->kind) {
+    case IPCF_ACT_SIGNAL:
+        return a->value >= 1 && a->value <= SIGRTMAX && a->value != SIGKILL && a->value != SIGSTOP;
+    case IPCF_ACT_DELAY:
+        return a->value >= 0 && a->value <= 10000000LL;
+    case IPCF_ACT_CORRUPT:
+        return a->value >= 1 && a->value <= 64;
+    case IPCF_ACT_SHORT:
+        return a->value >= 1;
+    case IPCF_ACT_ERROR:
+        return a->value >= 1 && a->value <= 4095;
+    case IPCF_ACT_SHRINK:
+        return memchr(a->object, '\0', sizeof(a->object)) != NULL;
+    default:
+        return 1;
+    }
+}
+
 /* Does action a apply to call `call` (-2: a point)? */
 static int action_applies(const struct ipcf_action *a, int call)
 {
+    if (!action_sane(a))
+        return 0;
     if (call < 0)
         return a->kind == IPCF_ACT_KILL_BEFORE || a->kind == IPCF_ACT_KILL_AFTER ||
                a->kind == IPCF_ACT_DELAY || a->kind == IPCF_ACT_SIGNAL ||
@@ -421,6 +530,11 @@ static void flatten(struct ipcf__ctx *cx)
             break;
         case IPCF_ACT_SIGNAL:
             cx->sig = (int)a->value;
+            if (IPCF_BUG(faults_fake_signal)) {
+                cx->fake = 1; /* planted: no signal, no blocking, no call */
+                cx->fake_errno = EINTR;
+                cx->fake_ret = -1;
+            }
             break;
         case IPCF_ACT_KILL_AFTER:
             cx->kill_after = 1;
@@ -449,22 +563,26 @@ static void ask_chooser(struct ipcf__ctx *cx, ipcf_chooser_fn fn, void *ctx, con
         cx->rule = -1;
 }
 
-/* Trace line + hash for a decided call (lock not held). */
+/* Hash + trace line for a decided call (lock not held; taken only to copy the
+ * peer name when tracing). A pass adds nothing to the hash: passes are
+ * accounted by the per-set counts (see ipcf_faults_trace_hash). */
 static void record(struct ipcf__ctx *cx, const char *set, const char *note)
 {
-    uint64_t h = ipcf__hash_str(set) ^ ipcf__mix64(cx->index);
     char line[512], act[IPCF_PLAN_OBJ_MAX + 16], peer[IPCF_PLAN_NAME_MAX];
     size_t len = 0;
     int w;
-    for (unsigned i = 0; i < cx->nact; i++)
-        h = ipcf__mix64(h ^ ((uint64_t)cx->act[i].kind << 56) ^ (uint64_t)cx->act[i].value);
-    pthread_mutex_lock(&S.lock);
-    S.hash += ipcf__mix64(h);
-    int fd = S.trace_fd;
-    memcpy(peer, S.peer, sizeof(peer));
-    pthread_mutex_unlock(&S.lock);
+    if (cx->nact) {
+        uint64_t h = ipcf__hash_str(set) ^ ipcf__mix64(cx->index);
+        for (unsigned i = 0; i < cx->nact; i++)
+            h = ipcf__mix64(h ^ ((uint64_t)cx->act[i].kind << 56) ^ (uint64_t)cx->act[i].value);
+        __atomic_fetch_add(&hash_acc, ipcf__mix64(h), __ATOMIC_RELAXED);
+    }
+    int fd = __atomic_load_n(&trace_fd, __ATOMIC_RELAXED);
     if (fd < 0)
         return;
+    pthread_mutex_lock(&S.lock);
+    memcpy(peer, S.peer, sizeof(peer));
+    pthread_mutex_unlock(&S.lock);
     w = snprintf(line, sizeof(line), "%ld %s %s %llu ", (long)syscall(SYS_getpid), peer, set,
                  (unsigned long long)cx->index);
     len = w > 0 ? (size_t)w : 0;
@@ -518,21 +636,37 @@ static int finish(struct ipcf__ctx *cx, const char *note)
     return IPCF__ACT;
 }
 
-int ipcf__begin(struct ipcf__ctx *cx, int call)
+/* Index of the first action of kind k (with value v when v >= 0), or -1. */
+static int find_action(const struct ipcf__ctx *cx, enum ipcf_action_kind k, long long v)
 {
-    if (!__atomic_load_n(&active, __ATOMIC_ACQUIRE) || guard)
-        return IPCF__PASS;
+    for (unsigned i = 0; i < cx->nact; i++)
+        if (cx->act[i].kind == k && (v < 0 || cx->act[i].value == v))
+            return (int)i;
+    return -1;
+}
+
+static void drop_action(struct ipcf__ctx *cx, int i)
+{
+    for (unsigned j = (unsigned)i; j + 1 < cx->nact; j++)
+        cx->act[j] = cx->act[j + 1];
+    cx->nact--;
+}
+
+/* The slow path: a rule may match this call, or a chooser / the trace is on.
+ * Never inlined into ipcf__begin, whose fast path then needs no frame. */
+static __attribute__((noinline)) int begin_slow(struct ipcf__ctx *cx, int call)
+{
     int saved = errno;
-    guard++;
+    ipcf__guard++;
     cx->call = call;
     cx->rule = -2; /* nothing fired yet */
     cx->nact = 0;
     cx->armed = 0;
     pthread_mutex_lock(&S.lock);
-    cx->index = ++S.set_count[call];
-    ipcf_chooser_fn fn = S.chooser;
+    cx->index = __atomic_add_fetch(&ipcf__set_count[call], 1, __ATOMIC_RELAXED);
+    ipcf_chooser_fn fn = S.enabled ? S.chooser : NULL;
     void *fctx = S.chooser_ctx;
-    if (!fn)
+    if (S.enabled && !fn)
         decide_locked(cx, call, NULL);
     cx->corrupt_key =
         ipcf__mix64(S.seed ^ S.peer_hash ^ ipcf__mix64(((uint64_t)call << 40) ^ cx->index));
@@ -542,28 +676,44 @@ int ipcf__begin(struct ipcf__ctx *cx, int call)
     if (cx->rule == -2)
         cx->nact = 0;
     int rc;
-    if (cx->nact == 1 && cx->act[0].kind == IPCF_ACT_ERROR && cx->act[0].value == EAGAIN &&
-        (ipcf__calls[call].flags & IPCF__CF_NB)) {
-        rc = IPCF__NEED_NB; /* traced by ipcf__commit once blocking-ness is known */
-    } else {
+    if ((find_action(cx, IPCF_ACT_ERROR, EAGAIN) >= 0 && (ipcf__calls[call].flags & IPCF__CF_NB)) ||
+        find_action(cx, IPCF_ACT_SHORT, -1) >= 0)
+        rc = IPCF__NEED_NB; /* traced by ipcf__commit once the descriptor is known */
+    else
         rc = finish(cx, NULL);
-    }
-    guard--;
+    ipcf__guard--;
     errno = saved;
     return rc;
 }
 
-int ipcf__commit(struct ipcf__ctx *cx, int nonblocking)
+int ipcf__begin(struct ipcf__ctx *cx, int call)
 {
-    int saved = errno;
+    /* ipcf__fast loads `ipcf__state` relaxed: the slow path re-reads everything
+     * under the lock; the fast path only needs the bit as it was at some
+     * recent instant. */
+    if (ipcf__fast(call))
+        return IPCF__PASS;
+    return begin_slow(cx, call);
+}
+
+int ipcf__commit(struct ipcf__ctx *cx, int nonblocking, int stream)
+{
+    int saved = errno, i;
     const char *note = NULL;
-    guard++;
-    if (!nonblocking) {
-        cx->nact = 0; /* a blocking call never returns EAGAIN: pass through */
+    ipcf__guard++;
+    if (!nonblocking && (i = find_action(cx, IPCF_ACT_ERROR, EAGAIN)) >= 0) {
+        drop_action(cx, i); /* a blocking call never returns EAGAIN */
         note = "note=eagain-on-blocking";
     }
+    if (!stream && (i = find_action(cx, IPCF_ACT_SHORT, -1)) >= 0) {
+        /* the kernel never transfers part of a datagram / seqpacket record:
+         * a short count there would cut the message, not delay its bytes */
+        drop_action(cx, i);
+        note = note ? "note=eagain-on-blocking,short-on-message-socket"
+                    : "note=short-on-message-socket";
+    }
     int rc = finish(cx, note);
-    guard--;
+    ipcf__guard--;
     errno = saved;
     return rc;
 }
@@ -573,9 +723,9 @@ void ipcf__arm(struct ipcf__ctx *cx)
     if (!cx->sig)
         return;
     int saved = errno;
-    guard++;
+    ipcf__guard++;
     cx->armed = ipcf__signal_arm(cx->sig, &cx->timer) == 0;
-    guard--;
+    ipcf__guard--;
     errno = saved;
 }
 
@@ -583,10 +733,10 @@ void ipcf__disarm(struct ipcf__ctx *cx)
 {
     if (!cx->armed)
         return;
-    guard++;
+    ipcf__guard++;
     ipcf__signal_disarm(cx->timer);
     cx->armed = 0;
-    guard--;
+    ipcf__guard--;
 }
 
 void ipcf__end(struct ipcf__ctx *cx)
@@ -597,19 +747,19 @@ void ipcf__end(struct ipcf__ctx *cx)
 
 int ipcf__reg_ok(void)
 {
-    return !guard;
+    return !ipcf__guard;
 }
 
 /* ---- points --------------------------------------------------------------- */
 
 void ipcf_point(const char *name)
 {
-    if (!name || !__atomic_load_n(&active, __ATOMIC_ACQUIRE) || guard)
+    if (!name || !(__atomic_load_n(&ipcf__state, __ATOMIC_RELAXED) & STATE_ACTIVE) || ipcf__guard)
         return;
     int saved = errno;
     struct ipcf__ctx cx;
     char set[IPCF_PLAN_NAME_MAX + 8];
-    guard++;
+    ipcf__guard++;
     snprintf(set, sizeof(set), "point=%.*s", IPCF_PLAN_NAME_MAX - 1, name);
     cx.call = -2;
     cx.rule = -2;
@@ -617,9 +767,9 @@ void ipcf_point(const char *name)
     pthread_mutex_lock(&S.lock);
     struct point_slot *ps = point_slot_locked(name, 1);
     cx.index = ps ? ++ps->count : 0;
-    ipcf_chooser_fn fn = S.chooser;
+    ipcf_chooser_fn fn = S.enabled ? S.chooser : NULL;
     void *fctx = S.chooser_ctx;
-    if (!fn)
+    if (S.enabled && !fn)
         decide_locked(&cx, -2, name);
     pthread_mutex_unlock(&S.lock);
     if (fn)
@@ -642,6 +792,6 @@ void ipcf_point(const char *name)
     }
     if (kill)
         ipcf__kill_self();
-    guard--;
+    ipcf__guard--;
     errno = saved;
 }

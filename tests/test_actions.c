@@ -10,7 +10,9 @@
  *   delay     -> the call starts that much later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <mqueue.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 #include <unistd.h>
 
 #include "testutil.h"
+#include "ipcfuzz/bugs.h"
 #include "ipcfuzz/faults.h"
 #include "ipcfuzz/faults_wrap.h"
 #include "ipcfuzz/names.h"
@@ -417,6 +420,261 @@ static void test_delay_and_fake_error(void **state)
     close(p[0]);
 }
 
+/* ---- planted bugs: each "real, not faked" check must catch its bug -------- */
+
+/* The short= check: read:short=1 on a pipe holding "abc" moves exactly one
+ * byte per call, for real. 0 = correct, else which part failed. */
+static int short_moves_bytes(void)
+{
+    int p[2], rc = 0;
+    char buf[8];
+    if (pipe(p) != 0 || write(p[1], "abc", 3) != 3)
+        return 100;
+    configure("read:short=1", 0);
+    for (int i = 0; i < 3 && !rc; i++) {
+        memset(buf, 0, sizeof(buf));
+        if (ipcf_wrap_read(p[0], buf, sizeof(buf)) != 1)
+            rc = 1;
+        else if (buf[0] != "abc"[i])
+            rc = 2; /* the byte was not really read */
+    }
+    ipcf_faults_disable();
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    if (!rc && read(p[0], buf, sizeof(buf)) != -1)
+        rc = 3; /* bytes left behind */
+    close(p[0]);
+    close(p[1]);
+    return rc;
+}
+
+static void test_planted_short_faked_caught(void **state)
+{
+    (void)state;
+    assert_int_equal(short_moves_bytes(), 0);
+    assert_int_equal(ipcf_bugs_set("faults_short_faked"), 0);
+    int rc = short_moves_bytes();
+    assert_int_equal(ipcf_bugs_set(""), 0);
+    assert_int_not_equal(rc, 0);
+}
+
+/* The signal= check: on an empty pipe the read really blocks until the timer's
+ * signal (the program's handler runs once) and the kernel returns EINTR; with
+ * data ready the call completes. 0 = correct. */
+static int signal_is_real(void)
+{
+    int p[2], rc = 0;
+    char buf[8];
+    struct sigaction sa = {0}, old;
+    sa.sa_handler = on_usr1;
+    sigemptyset(&sa.sa_mask);
+    if (pipe(p) != 0 || sigaction(SIGUSR1, &sa, &old) != 0)
+        return 100;
+    usr1_count = 0;
+    configure("read:signal=SIGUSR1", 0);
+    int64_t t0 = ipcft_now_ms();
+    errno = 0;
+    if (ipcf_wrap_read(p[0], buf, sizeof(buf)) != -1 || errno != EINTR)
+        rc = 1;
+    else if (ipcft_now_ms() - t0 < IPCF_FAULTS_SIGNAL_DELAY_US / 1000 - 2)
+        rc = 2; /* did not block */
+    else if (usr1_count != 1)
+        rc = 3; /* no real signal */
+    else if (write(p[1], "z", 1) != 1 || ipcf_wrap_read(p[0], buf, sizeof(buf)) != 1)
+        rc = 4; /* with data ready the call must complete */
+    ipcf_faults_disable();
+    sigaction(SIGUSR1, &old, NULL);
+    close(p[0]);
+    close(p[1]);
+    return rc;
+}
+
+static void test_planted_fake_signal_caught(void **state)
+{
+    (void)state;
+    assert_int_equal(signal_is_real(), 0);
+    assert_int_equal(ipcf_bugs_set("faults_fake_signal"), 0);
+    int rc = signal_is_real();
+    assert_int_equal(ipcf_bugs_set(""), 0);
+    assert_int_not_equal(rc, 0);
+}
+
+/* ---- buffers: short= and corrupt= never touch a byte the call did not ----- */
+
+/* corrupt= on a datagram read with MSG_TRUNC: the call returns the datagram's
+ * full length (100), larger than the 4-byte buffer; only those 4 bytes may
+ * change (corrupt=64 is capped to their 32 bits: all flipped). */
+static void test_corrupt_within_buffer(void **state)
+{
+    (void)state;
+    int d[2];
+    unsigned char msg[100], guard[64];
+    memset(msg, 0x55, sizeof(msg));
+    assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, d), 0);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(send(d[0], msg, sizeof(msg), 0), 100);
+        memset(guard, 0x55, sizeof(guard));
+        ssize_t r;
+        if (k == 0) {
+            configure("recv:corrupt=64", 3);
+            r = ipcf_wrap_recv(d[1], guard, 4, MSG_TRUNC);
+        } else if (k == 1) {
+            configure("recvfrom:corrupt=64", 3);
+            r = ipcf_wrap_recvfrom(d[1], guard, 4, MSG_TRUNC, NULL, NULL);
+        } else {
+            configure("recvmsg:corrupt=64", 3);
+            struct iovec iov[2] = {{guard, 2}, {guard + 32, 2}};
+            struct msghdr mh = {0};
+            mh.msg_iov = iov;
+            mh.msg_iovlen = 2;
+            r = ipcf_wrap_recvmsg(d[1], &mh, MSG_TRUNC);
+            memcpy(guard + 2, guard + 32, 2); /* gather the 4 returned bytes */
+            memset(guard + 32, 0x55, 2);
+        }
+        ipcf_faults_disable();
+        assert_int_equal(r, 100);
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(guard[i], 0xaa);
+        for (size_t i = 4; i < sizeof(guard); i++)
+            assert_int_equal(guard[i], 0x55);
+    }
+    close(d[0]);
+    close(d[1]);
+}
+
+/* short= over several iovecs: the total is capped across entries, the caller's
+ * iovecs are not modified, later entries are not written; what the kernel
+ * refuses (iovcnt > IOV_MAX, NULL msghdr) is still refused. */
+static void test_short_iovecs(void **state)
+{
+    (void)state;
+    int p[2], s[2];
+    char a[2], b[3], c[4], rest[16];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "abcdefghi", 9), 9);
+    memset(b, 'Y', sizeof(b));
+    memset(c, 'Z', sizeof(c));
+    struct iovec v[3] = {{a, 2}, {b, 3}, {c, 4}};
+    configure("readv:short=4", 0);
+    assert_int_equal(ipcf_wrap_readv(p[0], v, 3), 4);
+    assert_memory_equal(a, "ab", 2);
+    assert_memory_equal(b, "cd", 2);
+    assert_int_equal(b[2], 'Y'); /* past the 4 bytes: untouched */
+    assert_memory_equal(c, "ZZZZ", 4);
+    assert_int_equal(v[1].iov_len, 3); /* caller's iovecs unchanged */
+    ipcf_faults_disable();
+    assert_int_equal(read(p[0], rest, sizeof(rest)), 5);
+    assert_memory_equal(rest, "efghi", 5);
+
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0);
+    assert_int_equal(write(s[1], "1234", 4), 4);
+    char x[4] = {0};
+    struct iovec w[4] = {{x, 1}, {x + 1, 1}, {x + 2, 1}, {x + 3, 1}};
+    struct msghdr mh = {0};
+    mh.msg_iov = w;
+    mh.msg_iovlen = 4;
+    configure("recvmsg:short=3", 0);
+    assert_int_equal(ipcf_wrap_recvmsg(s[0], &mh, 0), 3);
+    assert_memory_equal(x, "123\0", 4);
+    assert_ptr_equal(mh.msg_iov, w);
+    assert_int_equal(mh.msg_iovlen, 4);
+    errno = 0;
+    assert_int_equal(ipcf_wrap_recvmsg(s[0], NULL, MSG_DONTWAIT), -1);
+    assert_int_equal(errno, EFAULT);
+    /* iovcnt above IOV_MAX: EINVAL from the kernel, shortened or not */
+    static struct iovec many[IOV_MAX + 1];
+    for (size_t i = 0; i < sizeof(many) / sizeof(many[0]); i++)
+        many[i] = (struct iovec){x, 1};
+    configure("readv:short=1", 0);
+    errno = 0;
+    assert_int_equal(ipcf_wrap_readv(s[0], many, IOV_MAX + 1), -1);
+    assert_int_equal(errno, EINVAL);
+    ipcf_faults_disable();
+    close(p[0]);
+    close(p[1]);
+    close(s[0]);
+    close(s[1]);
+}
+
+/* ---- the object registry: bound and fork safety --------------------------- */
+
+void ipcf__objects_reset(void);
+void ipcf__objects_lock(void);
+void ipcf__objects_unlock(void);
+
+#define NOBJ 65 /* one more than the registry holds */
+
+/* 65 shm objects registered: the 65th replaces the oldest registration, and
+ * re-registering a name makes it the newest. */
+static void test_registry_replaces_oldest(void **state)
+{
+    (void)state;
+    static char names[NOBJ][IPCF_NAME_MAX];
+    for (int i = 0; i < NOBJ; i++) {
+        char tag[16];
+        snprintf(tag, sizeof(tag), "reg%d", i);
+        assert_int_equal(ipcf_name_posix(names[i], sizeof(names[i]), tag), 0);
+        int fd = shm_open(names[i], O_RDWR | O_CREAT | O_EXCL, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, 16), 0);
+        close(fd);
+    }
+    ipcf__objects_reset();
+    for (int i = 0; i < NOBJ - 1; i++)
+        assert_int_equal(ipcf_faults_register_object(names[i], -1), 0);
+    assert_int_equal(ipcf_faults_register_object(names[0], -1), 0); /* refresh #0 */
+    assert_int_equal(ipcf_faults_register_object(names[NOBJ - 1], -1), 0);
+    assert_int_equal(ipcf_faults_shrink(names[NOBJ - 1]), 1);
+    assert_int_equal(ipcf_faults_shrink(names[0]), 1);
+    assert_int_equal(ipcf_faults_shrink(names[1]), 0); /* the oldest: replaced */
+    assert_int_equal(ipcf_faults_shrink(names[2]), 1);
+    ipcf__objects_reset();
+    for (int i = 0; i < NOBJ; i++)
+        shm_unlink(names[i]);
+}
+
+static int ready_pipe[2];
+static void *hold_registry(void *arg)
+{
+    (void)arg;
+    ipcf__objects_lock();
+    (void)!write(ready_pipe[1], "r", 1);
+    usleep(100000);
+    ipcf__objects_unlock();
+    return NULL;
+}
+
+static int child_register(void *arg)
+{
+    (void)arg;
+    int fd = memfd_create("forked", MFD_CLOEXEC);
+    if (fd < 0)
+        return 1;
+    return ipcf_faults_register_object("forked", fd) == 0 ? 0 : 2;
+}
+
+/* fork while another thread holds the registry lock: the child can still
+ * register (the lock is held across fork by the atfork handlers). */
+static void test_fork_while_registry_locked(void **state)
+{
+    (void)state;
+    pthread_t t;
+    char c;
+    int status;
+    assert_int_equal(ipcf_faults_register_object("/x", -1), 0); /* installs atfork */
+    assert_int_equal(pipe(ready_pipe), 0);
+    assert_int_equal(pthread_create(&t, NULL, hold_registry, NULL), 0);
+    assert_int_equal(read(ready_pipe[0], &c, 1), 1);
+    pid_t pid = ipcft_fork(child_register, NULL);
+    int rc = ipcft_wait(pid, 5000, &status);
+    pthread_join(t, NULL);
+    close(ready_pipe[0]);
+    close(ready_pipe[1]);
+    ipcf__objects_reset();
+    assert_int_equal(rc, 0);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +684,12 @@ int main(void)
         cmocka_unit_test_teardown(test_shrink_gives_peer_sigbus, teardown),
         cmocka_unit_test_teardown(test_corrupt_deterministic, teardown),
         cmocka_unit_test_teardown(test_delay_and_fake_error, teardown),
+        cmocka_unit_test_teardown(test_planted_short_faked_caught, teardown),
+        cmocka_unit_test_teardown(test_planted_fake_signal_caught, teardown),
+        cmocka_unit_test_teardown(test_corrupt_within_buffer, teardown),
+        cmocka_unit_test_teardown(test_short_iovecs, teardown),
+        cmocka_unit_test_teardown(test_registry_replaces_oldest, teardown),
+        cmocka_unit_test_teardown(test_fork_while_registry_locked, teardown),
     };
     return cmocka_run_group_tests(tests, ipcft_group_setup, ipcft_group_teardown);
 }

@@ -21,6 +21,7 @@ static char probe[4096], in_path[IPCF_NAME_MAX], out_path[IPCF_NAME_MAX], trace_
 struct run {
     const char *plan;
     char *const *argv;
+    const char *bugs; /* IPCF_BUGS for the probe, or NULL */
 };
 
 static int child_exec(void *arg)
@@ -34,18 +35,27 @@ static int child_exec(void *arg)
     setenv("IPCF_PLAN", r->plan, 1);
     setenv("IPCF_TRACE", trace_path, 1);
     setenv("IPCF_PEER", "probe", 1);
+    if (r->bugs)
+        setenv("IPCF_BUGS", r->bugs, 1);
+    else
+        unsetenv("IPCF_BUGS");
     execv(probe, r->argv);
     return 121;
 }
 
-static int run_probe(const char *plan, char *const *argv)
+static int run_probe_bugs(const char *plan, char *const *argv, const char *bugs)
 {
-    struct run r = {plan, argv};
+    struct run r = {plan, argv, bugs};
     int status;
     unlink(trace_path);
     pid_t pid = ipcft_fork(child_exec, &r);
     assert_int_equal(ipcft_wait(pid, 20000, &status), 0);
     return status;
+}
+
+static int run_probe(const char *plan, char *const *argv)
+{
+    return run_probe_bugs(plan, argv, NULL);
 }
 
 static size_t slurp(const char *path, char *buf, size_t cap)
@@ -110,6 +120,36 @@ static void test_short_reads_identical_output(void **state)
     assert_non_null(strstr(trace, " probe write 429 pass\n"));
 }
 
+/* The short= check through the interposer's own copy of the injector: the
+ * probe copies 3000 bytes with its first read shortened; 0 when the output is
+ * identical to the input. */
+static int probe_cat_identical(const char *bugs)
+{
+    static char data[3000], out[4000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)('A' + i % 26);
+    FILE *f = fopen(in_path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, sizeof(data), f), sizeof(data));
+    fclose(f);
+    char *argv[] = {probe, "cat", NULL};
+    int st = run_probe_bugs("read:short=7:when=1", argv, bugs);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return 1;
+    if (slurp(out_path, out, sizeof(out)) != sizeof(data))
+        return 2;
+    return memcmp(out, data, sizeof(data)) ? 3 : 0;
+}
+
+/* Planted bug faults_short_faked switched on through IPCF_BUGS reaches the
+ * (uninstrumented, self-contained) interposer copy, and the check fails. */
+static void test_planted_short_faked_reaches_interposer(void **state)
+{
+    (void)state;
+    assert_int_equal(probe_cat_identical(NULL), 0);
+    assert_int_not_equal(probe_cat_identical("faults_short_faked"), 0);
+}
+
 static void test_plain_calls_are_counted(void **state)
 {
     (void)state;
@@ -152,6 +192,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_short_reads_identical_output, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_planted_short_faked_reaches_interposer, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_plain_calls_are_counted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_plan_exits_2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_point_kill_via_env, setup, teardown),

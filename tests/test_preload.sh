@@ -4,7 +4,8 @@
 #    trace shows every shortened read;
 #  - write:kill=after kills cat by SIGKILL after its write landed;
 #  - a bad IPCF_PLAN stops the program with exit 2 and a clear message;
-#  - fork + exec are followed (sh -c runs cat: both processes traced).
+#  - fork + exec are followed (sh -c runs cat: both processes traced);
+#  - IPCF_BUGS reaches the preloaded copy (planted faults_short_faked caught).
 # $1 = build dir.
 set -u
 B=${1:?build dir}
@@ -52,4 +53,19 @@ printf 'abc' | IPCF_PLAN='read:short=1:peer=cat' IPCF_TRACE="$T/trace" LD_PRELOA
     timeout 60 sh -c 'cat; true' > "$T/out" || fail "sh -c cat failed"
 [ "$(cat "$T/out")" = abc ] || fail "sh -c cat output"
 grep -q ' cat read 3 short=1 rule=0$' "$T/trace" || fail "exec'd cat not traced"
+# 5. planted bug faults_short_faked (short= returns N without reading) switched
+#    on by IPCF_BUGS reaches the preloaded copy: the byte-identity check fails
+for bugs in "" faults_short_faked; do
+    # (output to a pipe: cat copies file to file with copy_file_range, no read)
+    IPCF_BUGS=$bugs IPCF_PLAN='read:short=5:when=1' LD_PRELOAD="$LIB" \
+        timeout 60 cat "$T/in" | cat > "$T/out" || fail "cat under IPCF_BUGS='$bugs' failed"
+    grep -q . <(IPCF_BUGS=$bugs IPCF_PLAN='read:short=5:when=1' IPCF_TRACE=/dev/stdout \
+        LD_PRELOAD="$LIB" timeout 60 cat "$T/in" 2>/dev/null | grep -a ' cat read 1 short=5 rule=0$') ||
+        fail "the first read was not shortened (IPCF_BUGS='$bugs')"
+    if [ -z "$bugs" ]; then
+        cmp -s "$T/in" "$T/out" || fail "read:short=5:when=1 changed the output"
+    else
+        cmp -s "$T/in" "$T/out" && fail "planted faults_short_faked not caught by the check"
+    fi
+done
 echo "test_preload: ok"

@@ -12,10 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
+#include "ipcfuzz/bugs.h"
 #include "ipcfuzz/faults.h"
 #include "ipcfuzz/faults_wrap.h"
 
@@ -163,14 +165,118 @@ static int child_fresh_counters(void *arg)
     return 0;
 }
 
-static void test_fork_fresh_counters(void **state)
+/* The fork check: the parent makes one write, forks; the child must see fresh
+ * counters. Returns the child's exit code (0 = fresh counters). */
+static int fork_counters_fresh(void)
 {
-    (void)state;
+    int status;
     configure("write:error=EIO:when=2", 0, "me");
     assert_int_equal(one_write(), 0);
     pid_t pid = ipcft_fork(child_fresh_counters, NULL);
-    ipcft_expect_exit0(pid, 10000);
+    assert_int_equal(ipcft_wait(pid, 10000, &status), 0);
+    assert_true(WIFEXITED(status));
     assert_int_equal(one_write(), EIO); /* the parent's count went on */
+    return WEXITSTATUS(status);
+}
+
+static void test_fork_fresh_counters(void **state)
+{
+    (void)state;
+    assert_int_equal(fork_counters_fresh(), 0);
+}
+
+/* Planted bug faults_counter_shared (the child keeps the parent's counters):
+ * the fork check above must fail. */
+static void test_planted_counter_shared_caught(void **state)
+{
+    (void)state;
+    assert_int_equal(ipcf_bugs_set("faults_counter_shared"), 0);
+    int rc = fork_counters_fresh();
+    assert_int_equal(ipcf_bugs_set(""), 0);
+    assert_int_not_equal(rc, 0);
+}
+
+/* errno: untouched by a call that passes (fast path: no rule for the set;
+ * slow path: a rule that does not fire; before any plan), set exactly on an
+ * injected error, and a retval= leaves it alone. */
+static void test_errno_preserved(void **state)
+{
+    (void)state;
+    const char *plans[] = {NULL, "read:error=EIO", "write:error=EIO:when=1000000"};
+    for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+        if (plans[i])
+            configure(plans[i], 0, "me");
+        else
+            ipcf_faults_disable();
+        errno = 12345;
+        assert_int_equal(ipcf_wrap_write(devnull, "x", 1), 1);
+        assert_int_equal(errno, 12345);
+    }
+    configure("write:error=EPIPE:when=1; write:retval=0:when=2", 0, "me");
+    errno = 0;
+    assert_int_equal(ipcf_wrap_write(devnull, "x", 1), -1);
+    assert_int_equal(errno, EPIPE);
+    errno = 777;
+    assert_int_equal(ipcf_wrap_write(devnull, "x", 1), 0);
+    assert_int_equal(errno, 777);
+}
+
+/* The pass-through path is counted exactly, with and without a rule on the
+ * set, and the trace hash stays a function of the run (not of the path). */
+static void test_fast_path_counts(void **state)
+{
+    (void)state;
+    configure("read:error=EIO", 0, "me"); /* write: fast path */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(one_write(), 0);
+    assert_int_equal(ipcf_faults_count("write"), 10);
+    uint64_t h_fast = ipcf_faults_trace_hash();
+    configure("write:error=EIO:when=1000", 0, "me"); /* write: slow path */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(one_write(), 0);
+    assert_int_equal(ipcf_faults_count("write"), 10);
+    assert_true(h_fast == ipcf_faults_trace_hash());
+    one_write();
+    assert_true(h_fast != ipcf_faults_trace_hash()); /* one more call: differs */
+    /* a rule for another peer leaves this peer on the fast path, still counted */
+    configure("write:error=EIO:peer=other", 0, "me");
+    assert_int_equal(one_write(), 0);
+    assert_int_equal(ipcf_faults_count("write"), 1);
+    /* disabled: not counted */
+    ipcf_faults_disable();
+    assert_int_equal(one_write(), 0);
+    assert_int_equal(ipcf_faults_count("write"), 1);
+}
+
+/* short= applies to byte streams; on a datagram socket (where the kernel
+ * never moves part of a message) it is dropped and noted in the trace. */
+static void test_short_only_on_streams(void **state)
+{
+    (void)state;
+    int d[2], st[2], tfd[2];
+    char buf[64] = {0};
+    assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, d), 0);
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, st), 0);
+    assert_int_equal(pipe(tfd), 0);
+    configure("send:short=2; recv:short=2", 0, "me");
+    ipcf_faults_trace_fd(tfd[1]);
+    assert_int_equal(ipcf_wrap_send(d[0], "hello", 5, 0), 5);
+    assert_int_equal(ipcf_wrap_recv(d[1], buf, sizeof(buf), 0), 5);
+    assert_memory_equal(buf, "hello", 5);
+    assert_int_equal(ipcf_wrap_send(st[0], "hello", 5, 0), 2);
+    assert_int_equal(ipcf_wrap_recv(st[1], buf, sizeof(buf), 0), 2);
+    ipcf_faults_trace_fd(-1);
+    close(tfd[1]);
+    char tr[1024] = {0};
+    assert_true(read(tfd[0], tr, sizeof(tr) - 1) > 0);
+    assert_non_null(strstr(tr, " send 1 pass note=short-on-message-socket\n"));
+    assert_non_null(strstr(tr, " recv 1 pass note=short-on-message-socket\n"));
+    assert_non_null(strstr(tr, " send 2 short=2 rule=0\n"));
+    close(tfd[0]);
+    close(d[0]);
+    close(d[1]);
+    close(st[0]);
+    close(st[1]);
 }
 
 static void test_trace_lines(void **state)
@@ -255,6 +361,11 @@ static void test_eagain_only_when_nonblocking(void **state)
     assert_non_null(strstr(buf, "read 1 pass note=eagain-on-blocking\n"));
     assert_non_null(strstr(buf, "read 2 error=EAGAIN rule=0\n"));
     close(tfd[0]);
+    /* EAGAIN with another action: still only on a non-blocking descriptor */
+    fcntl(fds[0], F_SETFL, 0);
+    configure("read:delay=1:error=EAGAIN", 0, "me");
+    assert_int_equal(ipcf_wrap_read(fds[0], &c, 1), 1);
+    assert_int_equal(c, 'b');
     close(fds[0]);
     close(fds[1]);
 }
@@ -376,6 +487,10 @@ int main(void)
         cmocka_unit_test_teardown(test_p_rate_and_independence, teardown),
         cmocka_unit_test_teardown(test_when_counts_per_rule, teardown),
         cmocka_unit_test_teardown(test_fork_fresh_counters, teardown),
+        cmocka_unit_test_teardown(test_planted_counter_shared_caught, teardown),
+        cmocka_unit_test_teardown(test_errno_preserved, teardown),
+        cmocka_unit_test_teardown(test_fast_path_counts, teardown),
+        cmocka_unit_test_teardown(test_short_only_on_streams, teardown),
         cmocka_unit_test_teardown(test_trace_lines, teardown),
         cmocka_unit_test_teardown(test_chooser, teardown),
         cmocka_unit_test_teardown(test_eagain_only_when_nonblocking, teardown),
