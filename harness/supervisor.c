@@ -10,10 +10,10 @@
  *    pid and process-group id cannot be reused yet: we SIGKILL the group first
  *    (grandchildren it left), then reap. A hung peer's group is SIGKILLed and
  *    reaped the same way;
- *  - SIGINT/SIGTERM only set a flag (the handler is installed without
- *    SA_RESTART so poll() returns at once, and poll never sleeps more than
- *    50 ms anyway); the loop then kills and reaps everything and the caller
- *    sweeps the run's names.
+ *  - SIGINT/SIGTERM only set a flag; the watch loop keeps them blocked
+ *    except inside ppoll() (see watch()), so the flag is seen at once without
+ *    periodic wake-ups; the loop then kills and reaps everything and the
+ *    caller sweeps the run's names.
  *
  * Stderr capture: one pipe per incarnation, read end O_NONBLOCK in the
  * supervisor, drained on every poll wake-up so a chatty peer never blocks on a
@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -41,7 +42,6 @@
 
 #define IPCF_SUP_ERRBUF 16384
 #define CARRY_MAX       64
-#define POLL_SLICE_MS   50
 #define FALLBACK_MS     2
 
 /* Trace hash published by a peer when its body returned (shared mapping). */
@@ -51,10 +51,13 @@ struct peer_slot {
     uint32_t valid;
 };
 
+struct peer_state;
+
 struct ipcf_sup {
     struct ipcf_sup_config cfg;
     struct ipcf_ledger *ledger;
     struct peer_slot *slots; /* IPCF_MAX_PEERS entries, MAP_SHARED */
+    struct peer_state *ps;   /* IPCF_MAX_PEERS entries, reused by every iteration */
 };
 
 /* One live incarnation of a peer. */
@@ -66,12 +69,13 @@ struct proc {
     const struct ipcf_plan *plan; /* the plan it runs with */
 };
 
-/* Per-peer state over all incarnations of one iteration. */
+/* Per-peer state over all incarnations of one iteration. The stderr buffer
+ * comes last: an iteration clears everything before it (peer_state_clear) and
+ * never the buffer itself, whose first errlen bytes are the only ones read. */
 struct peer_state {
     struct proc p;
     unsigned started; /* incarnations started */
     unsigned restarts_used;
-    char err[IPCF_SUP_ERRBUF];
     size_t errlen;
     char carry[CARRY_MAX];
     size_t carrylen;
@@ -82,7 +86,19 @@ struct peer_state {
     char sanitizer_excerpt[IPCF_SUP_EXCERPT_MAX];
     int restart_index; /* index in restarts[] of its latest restart, -1 */
     struct ipcf_peer_outcome outcome;
+    char err[IPCF_SUP_ERRBUF]; /* keep last: see above */
 };
+
+/* Reset a peer's state for a new iteration without touching its 16 KiB stderr
+ * buffer: writing it (calloc) every iteration costs pages that each fork has
+ * just made copy-on-write, i.e. page faults in the supervisor (docs/performance.md). */
+static void peer_state_clear(struct peer_state *ps, const char *name)
+{
+    memset(ps, 0, offsetof(struct peer_state, err));
+    ps->p.pidfd = ps->p.errfd = -1;
+    ps->restart_index = -1;
+    ps->outcome.peer = name;
+}
 
 static volatile sig_atomic_t stop_signal;
 
@@ -587,8 +603,9 @@ static int on_end(struct iter *it, unsigned idx, int status, struct ipcf_sup_res
     return 0;
 }
 
-/* Wait for every peer, restarting as needed, until all ended or the deadline. */
-static int watch(struct iter *it, int64_t deadline, struct ipcf_sup_result *res)
+/* The loop of watch(): waits with `waitmask` (SIGINT/SIGTERM unblocked). */
+static int watch_loop(struct iter *it, int64_t deadline, struct ipcf_sup_result *res,
+                      const sigset_t *waitmask)
 {
     struct pollfd pfds[2 * IPCF_MAX_PEERS];
     int who[2 * IPCF_MAX_PEERS];
@@ -619,10 +636,11 @@ static int watch(struct iter *it, int64_t deadline, struct ipcf_sup_result *res)
         int64_t left = deadline - now_ms();
         if (left <= 0)
             return -IPCF_ETIMEDOUT;
-        int slice = left > POLL_SLICE_MS ? POLL_SLICE_MS : (int)left;
-        if (fallback && slice > FALLBACK_MS)
-            slice = FALLBACK_MS;
-        int r = poll(pfds, n, slice);
+        if (fallback && left > FALLBACK_MS)
+            left = FALLBACK_MS;
+        struct timespec ts = {.tv_sec = (time_t)(left / 1000),
+                              .tv_nsec = (long)(left % 1000) * 1000000L};
+        int r = ppoll(pfds, n, &ts, waitmask);
         if (r < 0 && errno != EINTR)
             return -errno;
         /* drain stderr first: an exiting peer's last words come before its end */
@@ -654,6 +672,30 @@ static int watch(struct iter *it, int64_t deadline, struct ipcf_sup_result *res)
             IPCF_TRY(on_end(it, i, status, res));
         }
     }
+}
+
+/* Wait for every peer, restarting as needed, until all ended or the deadline.
+ *
+ * SIGINT/SIGTERM are blocked while the loop runs and unblocked only inside
+ * ppoll(), atomically: a stop signal is either seen by the stop_signal check
+ * or interrupts ppoll; it can never land between the check and the wait and
+ * be noticed only when the wait ends. So each wait runs to the real deadline,
+ * with no periodic wake-up, and returns as soon as a peer ends (its pidfd) or
+ * writes to stderr. Without pidfd (Linux < 5.3) the loop polls waitid every
+ * FALLBACK_MS. Peers restarted from inside the loop inherit the blocked mask;
+ * peer_child() clears it. */
+static int watch(struct iter *it, int64_t deadline, struct ipcf_sup_result *res)
+{
+    sigset_t stops, waitmask;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    int e = pthread_sigmask(SIG_BLOCK, &stops, &waitmask);
+    if (e)
+        return -e;
+    int rc = watch_loop(it, deadline, res, &waitmask);
+    pthread_sigmask(SIG_SETMASK, &waitmask, NULL);
+    return rc;
 }
 
 /* Kill and reap every live peer; hung = record them as hung. */
@@ -698,6 +740,11 @@ int ipcf__sup_create(struct ipcf_sup **out, const struct ipcf_sup_config *cfg)
         sup->cfg = *cfg;
     if (sup->cfg.timeout_ms <= 0)
         sup->cfg.timeout_ms = IPCF_SUP_DEFAULT_TIMEOUT_MS;
+    sup->ps = calloc(IPCF_MAX_PEERS, sizeof(*sup->ps));
+    if (!sup->ps) {
+        rc = -ENOMEM;
+        goto fail;
+    }
     rc = ipcf_ledger_create(&sup->ledger, 0);
     if (rc < 0)
         goto fail;
@@ -728,6 +775,7 @@ void ipcf__sup_destroy(struct ipcf_sup *sup)
         ipcf_ledger_destroy(sup->ledger);
     if (sup->slots)
         munmap(sup->slots, IPCF_MAX_PEERS * sizeof(struct peer_slot));
+    free(sup->ps);
     free(sup);
 }
 
@@ -780,13 +828,11 @@ int ipcf__sup_iteration(struct ipcf_sup *sup, const struct ipcf_scenario *s,
     res->fault_class = ipcf_fault_class_of(ipcf_plan_kinds(plan));
     if (it.npeers == 0)
         return -EINVAL;
-    it.ps = calloc(it.npeers, sizeof(*it.ps));
-    if (!it.ps)
-        return -ENOMEM;
+    if (it.npeers > IPCF_MAX_PEERS)
+        return -EINVAL;
+    it.ps = sup->ps;
     for (unsigned i = 0; i < it.npeers; i++) {
-        it.ps[i].p.pidfd = it.ps[i].p.errfd = -1;
-        it.ps[i].restart_index = -1;
-        it.ps[i].outcome.peer = s->peers[i].name;
+        peer_state_clear(&it.ps[i], s->peers[i].name);
         peer_names[i] = s->peers[i].name;
     }
     rc = ipcf__plan_without_kills(plan, &it.nokill);
@@ -963,7 +1009,6 @@ out:
     free(it.ends);
     free(it.restarts);
     free(it.restart_detail);
-    free(it.ps);
     res->elapsed_ms = now_ms() - t0;
     if (rc == 0 && (interrupted || stop_signal))
         rc = -EINTR;
