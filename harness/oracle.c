@@ -33,18 +33,23 @@
  * lower than one that peer already delivered is reordered. In-doubt messages
  * are included: if they arrive, they arrive in order.
  *
- * Loss: every committed seq with no valid delivery is lost, unless excused:
- *   - the plan is destructive and some peer exited non-zero (the run failed
- *     gracefully; only integrity and process findings apply);
- *   - a receiver of the stream died abnormally (killed by plan, signal, hang)
- *     at ledger position D and the seq was first begun before D, and
- *       * that receiver was never restarted and the stream has no other
- *         receiver: every such seq is excused (nobody left to receive), or
- *       * !survives_receiver_death: every such seq is excused, or
- *       * otherwise at most receiver_in_hand such seqs (lowest seq first)
- *         per death are excused (taken off the channel, not yet recorded);
- *   - a sender of the stream died abnormally at D, the seq was begun before D,
- *     and !survives_sender_death.
+ * Loss: every committed seq with no valid delivery is lost, unless excused
+ * by the END of a peer incarnation at ledger position D. Ends that count: an
+ * abnormal death (killed by plan, unscheduled signal, hang) and, under a
+ * destructive plan only, a graceful failure (exit status != 0: the peer gave
+ * up after a hard error). A receiver's end excuses only seqs it had not
+ * passed: on an ordered stream a seq lower than one that same process
+ * delivered was skipped, not pending in the channel, and stays lost.
+ *   - the receiver was never restarted and the stream has no other receiver:
+ *     every lost seq is excused (nobody is left to receive; also seqs sent
+ *     after D);
+ *   - else, for seqs first begun before D: all if !survives_receiver_death
+ *     (the channel died with it), else at most receiver_in_hand of them per
+ *     end, lowest seq first (taken off the channel, not yet recorded);
+ *   - a sender's end excuses seqs begun before D only if
+ *     !survives_sender_death: what a sender committed before it died or gave
+ *     up must still arrive when the channel survives it (only in-doubt seqs
+ *     may be missing, and those are never lost).
  * In-doubt seqs never delivered are fine (they may or may not arrive).
  *
  * Process findings, from the facts: unscheduled signal -> crash, watchdog ->
@@ -399,6 +404,17 @@ static int is_abnormal(enum ipcf_peer_end_kind k)
     return k == IPCF_END_KILLED_BY_PLAN || k == IPCF_END_SIGNALED || k == IPCF_END_HUNG;
 }
 
+/* Does end e stop the peer's part in its streams early? Abnormal deaths
+ * always; a non-zero exit only under a destructive plan (a graceful failure:
+ * under transparent faults it is an `exit` finding and excuses nothing). */
+static int ends_early(const struct ipcf_run_facts *f, const struct ipcf_peer_end *e)
+{
+    if (is_abnormal(e->kind))
+        return 1;
+    return e->kind == IPCF_END_EXITED && e->code != 0 &&
+           ipcf_fault_class_of(f->plan_kinds) == IPCF_FAULTS_DESTRUCTIVE;
+}
+
 /* Where in the ledger did end e happen? */
 static uint64_t death_position(const struct judge *j, const struct ipcf_peer_end *e)
 {
@@ -425,7 +441,7 @@ static int collect_deaths(struct judge *j)
         return -ENOMEM;
     for (size_t i = 0; i < f->nends; i++) {
         const struct ipcf_peer_end *e = &f->ends[i];
-        if (!is_abnormal(e->kind))
+        if (!ends_early(f, e))
             continue;
         struct death *d = &j->deaths[j->ndeaths++];
         d->peer = e->peer;
@@ -598,13 +614,25 @@ static int cmp_death(const void *a, const void *b)
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
-static void excuse_losses(struct judge *j, int graceful_failure)
+/* Highest seq of `stream` that process pid delivered validly; 0 if none. */
+static int max_delivered(const struct judge *j, uint32_t stream, pid_t pid, uint64_t *max)
 {
-    if (graceful_failure) {
-        for (size_t i = 0; i < j->nlost; i++)
-            j->lost[i].excused = 1;
-        return;
+    int any = 0;
+    for (size_t i = 0; i < j->snap->n; i++) {
+        const struct ipcf_ledger_record *r = &j->snap->records[i];
+        unsigned c = j->rcls[i];
+        if (r->kind != IPCF_LREC_RECEIVED || r->stream != stream || r->pid != pid ||
+            (c != RC_FIRST && c != RC_DUP && c != RC_DUP_OK))
+            continue;
+        if (!any || r->seq > *max)
+            *max = r->seq;
+        any = 1;
     }
+    return any;
+}
+
+static void excuse_losses(struct judge *j)
+{
     if (j->ndeaths > 1)
         qsort(j->deaths, j->ndeaths, sizeof(*j->deaths), cmp_death);
     for (size_t si = 0; si < j->nstreams; si++) {
@@ -616,24 +644,33 @@ static void excuse_losses(struct judge *j, int graceful_failure)
                                                      : 1;
             int sender = u32_has(s->senders, s->nsenders, d->peer);
             int only_receiver = s->sem.receiver_peer >= 0 || s->nreceivers <= 1;
+            int gone = receiver && !d->restarted && only_receiver;
             uint32_t budget = s->sem.receiver_in_hand;
+            uint64_t passed = 0; /* ordered: this process delivered up to here */
+            int has_passed =
+                receiver && s->sem.ordered && max_delivered(j, s->stream, d->pid, &passed);
             /* j->lost is in (stream, seq) order: lowest seq first */
             for (size_t i = 0; i < j->nlost; i++) {
                 struct lost_msg *m = &j->lost[i];
-                if (m->stream != s->stream || m->excused || m->first_begin >= d->at)
+                if (m->stream != s->stream || m->excused)
                     continue;
-                if (receiver) {
-                    if ((!d->restarted && only_receiver) || !s->sem.survives_receiver_death) {
+                int before = m->first_begin < d->at;
+                if (receiver && !(has_passed && m->seq < passed)) {
+                    if (gone) {
                         m->excused = 1;
                         continue;
                     }
-                    if (budget > 0) {
+                    if (before && !s->sem.survives_receiver_death) {
+                        m->excused = 1;
+                        continue;
+                    }
+                    if (before && budget > 0) {
                         budget--;
                         m->excused = 1;
                         continue;
                     }
                 }
-                if (sender && !s->sem.survives_sender_death)
+                if (sender && before && !s->sem.survives_sender_death)
                     m->excused = 1;
             }
         }
@@ -842,12 +879,7 @@ int ipcf_oracle_judge(const struct ipcf_ledger_snapshot *snap, const struct ipcf
     rc = classify(&j, nsem, sem);
     if (rc < 0)
         goto out;
-    int graceful = 0;
-    if (ipcf_fault_class_of(facts->plan_kinds) == IPCF_FAULTS_DESTRUCTIVE)
-        for (size_t i = 0; i < facts->nends; i++)
-            if (facts->ends[i].kind == IPCF_END_EXITED && facts->ends[i].code != 0)
-                graceful = 1;
-    excuse_losses(&j, graceful);
+    excuse_losses(&j);
     rc = emit_data_findings(&j);
     if (rc < 0)
         goto out;

@@ -246,6 +246,15 @@ int ipcf_report_add(struct ipcf_report *r, const char *scenario, const char *fau
                     uint64_t iteration, uint64_t seed, const char *plan,
                     const struct ipcf_findings *findings, const char *reproducer)
 {
+    return ipcf_report_add_confirmed(r, scenario, fault_class, iteration, seed, plan, findings,
+                                     reproducer, 0, 0);
+}
+
+int ipcf_report_add_confirmed(struct ipcf_report *r, const char *scenario, const char *fault_class,
+                              uint64_t iteration, uint64_t seed, const char *plan,
+                              const struct ipcf_findings *findings, const char *reproducer,
+                              unsigned reproduced, unsigned confirmations)
+{
     size_t ri;
     if (!r || !scenario || !fault_class)
         return -EINVAL;
@@ -255,6 +264,8 @@ int ipcf_report_add(struct ipcf_report *r, const char *scenario, const char *fau
     if (!findings)
         return 0;
     row->findings += findings->n + findings->dropped;
+    if (findings->n && confirmations && reproduced < confirmations)
+        row->flaky++;
     for (size_t i = 0; i < findings->n; i++) {
         const struct ipcf_finding *fd = &findings->v[i];
         if ((unsigned)fd->verdict < 32)
@@ -278,6 +289,8 @@ int ipcf_report_add(struct ipcf_report *r, const char *scenario, const char *fau
         it->seed = seed;
         it->finding = *fd;
         it->finding.detail[sizeof(it->finding.detail) - 1] = '\0';
+        it->reproduced = reproduced;
+        it->confirmations = confirmations;
         it->plan = strdup(plan ? plan : "");
         it->reproducer = reproducer ? strdup(reproducer) : NULL;
         if (!it->plan || (reproducer && !it->reproducer)) {
@@ -314,10 +327,41 @@ static void mask_names(uint32_t mask, char *buf, size_t cap)
     }
 }
 
+/* Row indexes sorted by (scenario, fault class), so every output lists rows
+ * in a stable, readable order whatever order iterations arrived in (with
+ * --jobs they interleave). Heap array of r->nrows entries, or NULL. */
+static const struct ipcf_report *g_sort_report; /* qsort has no context argument */
+
+static int cmp_row(const void *a, const void *b)
+{
+    const struct ipcf_report_row *x = &g_sort_report->rows[*(const size_t *)a];
+    const struct ipcf_report_row *y = &g_sort_report->rows[*(const size_t *)b];
+    int c = strcmp(x->scenario, y->scenario);
+    return c ? c : strcmp(x->fault_class, y->fault_class);
+}
+
+static size_t *sorted_rows(const struct ipcf_report *r)
+{
+    size_t *v = malloc((r->nrows ? r->nrows : 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < r->nrows; i++)
+        v[i] = i;
+    if (r->nrows > 1) {
+        g_sort_report = r;
+        qsort(v, r->nrows, sizeof(*v), cmp_row);
+        g_sort_report = NULL;
+    }
+    return v;
+}
+
 int ipcf_report_write_table(const struct ipcf_report *r, FILE *f)
 {
+    size_t *order = sorted_rows(r);
+    if (!order)
+        return -ENOMEM;
     int ws = (int)strlen("scenario"), wc = (int)strlen("faults");
-    uint64_t ti = 0, tf = 0;
+    uint64_t ti = 0, tf = 0, tfl = 0;
     for (size_t i = 0; i < r->nrows; i++) {
         int a = (int)strlen(r->rows[i].scenario), b = (int)strlen(r->rows[i].fault_class);
         ws = a > ws ? a : ws;
@@ -328,17 +372,24 @@ int ipcf_report_write_table(const struct ipcf_report *r, FILE *f)
     int err = fprintf(f, "%-*s  %-*s  %10s  %8s  %s\n", ws, "scenario", wc, "faults", "iterations",
                       "findings", "verdicts") < 0;
     for (size_t i = 0; i < r->nrows; i++) {
-        const struct ipcf_report_row *row = &r->rows[i];
-        char verdicts[512];
+        const struct ipcf_report_row *row = &r->rows[order[i]];
+        char verdicts[512], flaky[48] = "";
         mask_names(row->verdict_mask, verdicts, sizeof(verdicts));
-        err |= fprintf(f, "%-*s  %-*s  %10" PRIu64 "  %8" PRIu64 "  %s\n", ws, row->scenario, wc,
+        if (row->flaky)
+            snprintf(flaky, sizeof(flaky), " (%" PRIu64 " flaky)", row->flaky);
+        err |= fprintf(f, "%-*s  %-*s  %10" PRIu64 "  %8" PRIu64 "  %s%s\n", ws, row->scenario, wc,
                        row->fault_class, row->iterations, row->findings,
-                       row->findings ? verdicts : "ok") < 0;
+                       row->findings ? verdicts : "ok", flaky) < 0;
         ti += row->iterations;
         tf += row->findings;
+        tfl += row->flaky;
     }
-    err |= fprintf(f, "%-*s  %-*s  %10" PRIu64 "  %8" PRIu64 "  %s\n", ws, "total", wc, "", ti, tf,
-                   tf ? "FAIL" : "ok") < 0;
+    char tflaky[48] = "";
+    if (tfl)
+        snprintf(tflaky, sizeof(tflaky), " (%" PRIu64 " flaky)", tfl);
+    err |= fprintf(f, "%-*s  %-*s  %10" PRIu64 "  %8" PRIu64 "  %s%s\n", ws, "total", wc, "", ti,
+                   tf, tf ? "FAIL" : "ok", tflaky) < 0;
+    free(order);
     return err || ferror(f) ? -EIO : 0;
 }
 
@@ -389,6 +440,12 @@ int ipcf_report_write_jsonl(const struct ipcf_report *r, FILE *f)
         json_num(&s, "pid", it->finding.pid, 0, 0);
         json_field(&s, "detail", it->finding.detail, 0);
         json_field(&s, "reproducer", it->reproducer, 0);
+        if (it->confirmations) {
+            char rep[32];
+            snprintf(rep, sizeof(rep), "%u/%u", it->reproduced, it->confirmations);
+            json_field(&s, "reproduced", rep, 0);
+            puts_(&s, it->reproduced < it->confirmations ? ",\"flaky\":true" : ",\"flaky\":false");
+        }
         puts_(&s, "}\n");
     }
     for (size_t i = 0; i < r->nrows; i++) {
@@ -399,6 +456,7 @@ int ipcf_report_write_jsonl(const struct ipcf_report *r, FILE *f)
         json_field(&s, "fault_class", row->fault_class, 0);
         json_num(&s, "iterations", 0, 1, row->iterations);
         json_num(&s, "findings", 0, 1, row->findings);
+        json_num(&s, "flaky", 0, 1, row->flaky);
         puts_(&s, "}\n");
     }
     return s.err || ferror(f) ? -EIO : 0;
@@ -420,61 +478,89 @@ static void xml_attr_u(struct sink *s, const char *key, unsigned long long v)
     xml_attr(s, key, tmp);
 }
 
+/* JUnit in the common shape read by Jenkins, GitLab, GitHub annotations:
+ * <testsuites name tests failures errors> / <testsuite name tests failures
+ * errors skipped> per scenario / <testcase classname name> per fault class /
+ * at most ONE <failure type message> per testcase (several are invalid in the
+ * Ant/Jenkins schema): type = the first (most severe) verdict, message = the
+ * count and the verdicts, body = every finding with its plan, seed and
+ * reproducer. Scenarios and fault classes are sorted. */
 int ipcf_report_write_junit(const struct ipcf_report *r, FILE *f)
 {
     struct sink s = {.f = f};
     unsigned long long tests = r->nrows, failures = 0;
+    size_t *order = sorted_rows(r);
+    if (!order)
+        return -ENOMEM;
     for (size_t i = 0; i < r->nrows; i++)
         failures += r->rows[i].findings != 0;
     puts_(&s, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites");
     xml_attr(&s, "name", "ipcfuzz");
     xml_attr_u(&s, "tests", tests);
     xml_attr_u(&s, "failures", failures);
+    xml_attr_u(&s, "errors", 0);
     puts_(&s, ">\n");
     for (size_t i = 0; i < r->nrows; i++) {
-        /* one testsuite per scenario, at its first row */
-        size_t k;
-        for (k = 0; k < i; k++)
-            if (!strcmp(r->rows[k].scenario, r->rows[i].scenario))
-                break;
-        if (k < i)
+        /* rows are sorted: a scenario's rows are adjacent */
+        const char *scen = r->rows[order[i]].scenario;
+        if (i > 0 && !strcmp(r->rows[order[i - 1]].scenario, scen))
             continue;
-        const char *scen = r->rows[i].scenario;
-        unsigned long long st = 0, sf = 0;
-        for (k = i; k < r->nrows; k++)
-            if (!strcmp(r->rows[k].scenario, scen)) {
-                st++;
-                sf += r->rows[k].findings != 0;
-            }
+        size_t end = i;
+        unsigned long long sf = 0;
+        while (end < r->nrows && !strcmp(r->rows[order[end]].scenario, scen))
+            sf += r->rows[order[end++]].findings != 0;
         puts_(&s, "  <testsuite");
         xml_attr(&s, "name", scen);
-        xml_attr_u(&s, "tests", st);
+        xml_attr_u(&s, "tests", end - i);
         xml_attr_u(&s, "failures", sf);
+        xml_attr_u(&s, "errors", 0);
+        xml_attr_u(&s, "skipped", 0);
         puts_(&s, ">\n");
-        for (k = i; k < r->nrows; k++) {
-            const struct ipcf_report_row *row = &r->rows[k];
-            if (strcmp(row->scenario, scen))
-                continue;
+        for (size_t k = i; k < end; k++) {
+            size_t ri = order[k];
+            const struct ipcf_report_row *row = &r->rows[ri];
             puts_(&s, "    <testcase");
             xml_attr(&s, "classname", scen);
             xml_attr(&s, "name", row->fault_class);
             puts_(&s, ">\n");
-            for (size_t m = 0; m < r->nitems; m++) {
-                const struct ipcf_report_item *it = &r->items[m];
-                if (it->row != k)
-                    continue;
+            size_t first = r->nitems;
+            for (size_t m = 0; m < r->nitems && first == r->nitems; m++)
+                if (r->items[m].row == ri)
+                    first = m;
+            if (row->findings) {
+                char msg[600], verdicts[512];
+                mask_names(row->verdict_mask, verdicts, sizeof(verdicts));
+                snprintf(msg, sizeof(msg), "%llu finding(s): %s", (unsigned long long)row->findings,
+                         verdicts);
                 puts_(&s, "      <failure");
-                xml_attr(&s, "type", ipcf_verdict_name(it->finding.verdict));
-                xml_attr(&s, "message", it->finding.detail);
+                xml_attr(&s, "type",
+                         first < r->nitems ? ipcf_verdict_name(r->items[first].finding.verdict)
+                                           : "finding");
+                xml_attr(&s, "message", msg);
                 puts_(&s, ">");
-                char body[128];
-                snprintf(body, sizeof(body),
-                         "iteration: %llu\nseed: %llu\nplan: ", (unsigned long long)it->iteration,
-                         (unsigned long long)it->seed);
-                xml_escape_to(&s, body, 0);
-                xml_escape_to(&s, it->plan, 0);
-                xml_escape_to(&s, "\nreproducer: ", 0);
-                xml_escape_to(&s, it->reproducer ? it->reproducer : "(none)", 0);
+                for (size_t m = first; m < r->nitems; m++) {
+                    const struct ipcf_report_item *it = &r->items[m];
+                    if (it->row != ri)
+                        continue;
+                    char head[160];
+                    snprintf(head, sizeof(head), "%s%s: ", m == first ? "" : "\n\n",
+                             ipcf_verdict_name(it->finding.verdict));
+                    xml_escape_to(&s, head, 0);
+                    xml_escape_to(&s, it->finding.detail, 0);
+                    snprintf(head, sizeof(head), "\niteration: %llu\nseed: %llu\nplan: ",
+                             (unsigned long long)it->iteration, (unsigned long long)it->seed);
+                    xml_escape_to(&s, head, 0);
+                    xml_escape_to(&s, it->plan, 0);
+                    xml_escape_to(&s, "\nreproducer: ", 0);
+                    xml_escape_to(&s, it->reproducer ? it->reproducer : "(none)", 0);
+                    if (it->confirmations) {
+                        char rep[64];
+                        snprintf(rep, sizeof(rep), "\nreproduced: %u/%u%s", it->reproduced,
+                                 it->confirmations,
+                                 it->reproduced < it->confirmations ? " (flaky)" : "");
+                        xml_escape_to(&s, rep, 0);
+                    }
+                }
                 puts_(&s, "</failure>\n");
             }
             char tmp[64];
@@ -488,5 +574,6 @@ int ipcf_report_write_junit(const struct ipcf_report *r, FILE *f)
         puts_(&s, "  </testsuite>\n");
     }
     puts_(&s, "</testsuites>\n");
+    free(order);
     return s.err || ferror(f) ? -EIO : 0;
 }

@@ -8,13 +8,18 @@
  *  JSON lines: one object per finding
  *    {"type":"finding","scenario":..,"fault_class":..,"iteration":N,"seed":N,
  *     "plan":..,"verdict":..,"stream":N,"seq":N,"peer":N,"pid":N,"detail":..,
- *     "reproducer":..}
+ *     "reproducer":..[,"reproduced":"n/K","flaky":true|false]}
+ *    (the last two when the finding was confirmed by replays: see
+ *    ipcf_report_add_confirmed)
  *    then one per summary row
- *    {"type":"summary","scenario":..,"fault_class":..,"iterations":N,"findings":N}
+ *    {"type":"summary","scenario":..,"fault_class":..,"iterations":N,"findings":N,
+ *     "flaky":N}
  *  JUnit XML: <testsuites> / <testsuite name=SCENARIO> per scenario /
- *    <testcase name=FAULT-CLASS classname=SCENARIO> per row / <failure
- *    type=VERDICT message=DETAIL> per finding, with plan, seed and the
- *    reproducer path in the body.
+ *    <testcase name=FAULT-CLASS classname=SCENARIO> per row / at most one
+ *    <failure type=FIRST-VERDICT message="N finding(s): VERDICTS"> per
+ *    testcase (the Ant/Jenkins schema allows one), every finding with its
+ *    plan, seed and reproducer path in the body.
+ *  Table and JUnit list rows sorted by scenario, then fault class.
  *
  * Strings are copied; the report owns them. Output functions only write.
  */
@@ -37,6 +42,7 @@ struct ipcf_report_row {
     uint64_t iterations;
     uint64_t findings;     /* findings stored + dropped */
     uint32_t verdict_mask; /* bit (1u << verdict) for each verdict seen */
+    uint64_t flaky;        /* iterations whose findings reproduced < K of K confirmations */
 };
 
 struct ipcf_report_item {
@@ -46,6 +52,7 @@ struct ipcf_report_item {
     char *plan;
     char *reproducer; /* may be NULL */
     struct ipcf_finding finding;
+    unsigned reproduced, confirmations; /* confirmation replays (0/0: not confirmed) */
 };
 
 struct ipcf_report {
@@ -68,6 +75,19 @@ IPCF_MUST_CHECK int ipcf_report_add(struct ipcf_report *r, const char *scenario,
                                     const char *fault_class, uint64_t iteration, uint64_t seed,
                                     const char *plan, const struct ipcf_findings *findings,
                                     const char *reproducer);
+
+/* The same, for an iteration whose findings were replayed `confirmations`
+ * times right after it, `reproduced` of them giving the same first verdict.
+ * reproduced < confirmations marks the findings flaky: they still count as
+ * findings (a flaky finding is never dropped); the table shows "(N flaky)",
+ * JSON "reproduced" and "flaky", JUnit a line in the failure body.
+ * confirmations == 0: not confirmed (same as ipcf_report_add). */
+IPCF_MUST_CHECK int ipcf_report_add_confirmed(struct ipcf_report *r, const char *scenario,
+                                              const char *fault_class, uint64_t iteration,
+                                              uint64_t seed, const char *plan,
+                                              const struct ipcf_findings *findings,
+                                              const char *reproducer, unsigned reproduced,
+                                              unsigned confirmations);
 
 /* Total findings over all rows. */
 uint64_t ipcf_report_total_findings(const struct ipcf_report *r);

@@ -551,6 +551,111 @@ static void test_verdict_names_round_trip(void **state)
     assert_int_equal(ipcf_verdict_parse("nope", &x), -EINVAL);
 }
 
+/* A sender that gives up (non-zero exit under a destructive plan) does not
+ * excuse the loss of what it had committed: the channel survives senders. Only
+ * a receiver giving up excuses what it had not yet received. */
+static void test_sender_graceful_failure_keeps_committed(void **state)
+{
+    struct ipcf_findings f;
+    struct ipcf_run_facts facts;
+    struct ipcf_peer_end ends[2] = {
+        {PRODUCER, PPID, IPCF_END_EXITED, 1, UINT64_MAX},
+        {CONSUMER, CPID, IPCF_END_EXITED, 0, UINT64_MAX},
+    };
+    (void)state;
+    for (uint64_t i = 0; i < 5; i++)
+        BS(i);
+    B(5); /* in doubt: the send failed with EIO, never committed */
+    R(0), R(1), R(2);
+    facts_init(&facts);
+    facts.ends = ends;
+    facts.nends = 2;
+    facts.plan_kinds = (1u << IPCF_ACT_ERROR) | IPCF_KIND_ERROR_HARD; /* EIO */
+    judge(NULL, &facts, &f);
+    assert_int_equal(f.n, 2); /* 3 and 4 were committed: lost */
+    assert_int_equal(f.v[0].verdict, IPCF_VERDICT_LOST);
+    assert_int_equal(f.v[0].seq, 3);
+    assert_int_equal(f.v[1].seq, 4);
+    ipcf_findings_free(&f);
+    /* the same ledger when the receiver gave up: nobody left to receive */
+    ends[0].code = 0;
+    ends[1].code = 1;
+    judge(NULL, &facts, &f);
+    expect_ok(&f);
+    ipcf_findings_free(&f);
+    /* under a transparent plan a non-zero exit excuses nothing */
+    facts.plan_kinds = 1u << IPCF_ACT_SHORT;
+    judge(NULL, &facts, &f);
+    assert_int_equal(f.n, 3); /* exit + lost 3, 4 */
+    assert_int_equal(f.v[0].verdict, IPCF_VERDICT_EXIT);
+    ipcf_findings_free(&f);
+}
+
+/* A receiver's death excuses what was pending in the channel, not a message it
+ * skipped: on an ordered stream a seq lower than one the same process
+ * delivered was never "pending" when it died. */
+static void test_receiver_death_does_not_excuse_a_skipped_seq(void **state)
+{
+    struct ipcf_findings f;
+    struct ipcf_run_facts facts;
+    struct ipcf_peer_end ends[2] = {
+        {CONSUMER, CPID, IPCF_END_KILLED_BY_PLAN, SIGKILL, UINT64_MAX},
+        {PRODUCER, PPID, IPCF_END_EXITED, 0, UINT64_MAX},
+    };
+    struct ipcf_semantics sem;
+    (void)state;
+    for (uint64_t i = 0; i < 6; i++)
+        BS(i);
+    R(0), R(1), R(3); /* 2 skipped; 4, 5 pending at the death */
+    facts_init(&facts);
+    facts.ends = ends;
+    facts.nends = 2;
+    facts.plan_kinds = 1u << IPCF_ACT_KILL_BEFORE;
+    judge(NULL, &facts, &f);
+    expect_one(&f, IPCF_VERDICT_LOST, 2);
+    ipcf_findings_free(&f);
+    /* unordered: which one was skipped is not observable; all excused */
+    ipcf_semantics_default(&sem, 0);
+    sem.ordered = false;
+    judge(&sem, &facts, &f);
+    expect_ok(&f);
+    ipcf_findings_free(&f);
+}
+
+/* A receiver that is gone for good (killed, not restarted, the only one)
+ * cannot receive what is sent after its death either (a POSIX mq keeps
+ * accepting sends): not a loss. */
+static void test_gone_receiver_excuses_later_sends(void **state)
+{
+    struct ipcf_findings f;
+    struct ipcf_run_facts facts;
+    struct ipcf_peer_end ends[2] = {
+        {CONSUMER, CPID, IPCF_END_KILLED_BY_PLAN, SIGKILL, 0},
+        {PRODUCER, PPID, IPCF_END_EXITED, 0, UINT64_MAX},
+    };
+    (void)state;
+    BS(0), BS(1);
+    R(0), R(1);
+    ends[0].ledger_at = nrec; /* the consumer died here */
+    BS(2), BS(3), BS(4);
+    facts_init(&facts);
+    facts.ends = ends;
+    facts.nends = 2;
+    facts.plan_kinds = 1u << IPCF_ACT_KILL_AFTER;
+    judge(NULL, &facts, &f);
+    expect_ok(&f);
+    ipcf_findings_free(&f);
+    /* restarted (another incarnation ended later) but never received them */
+    struct ipcf_peer_end three[3] = {
+        ends[0], {CONSUMER, CPID2, IPCF_END_EXITED, 0, UINT64_MAX}, ends[1]};
+    facts.ends = three;
+    facts.nends = 3;
+    judge(NULL, &facts, &f);
+    assert_int_equal(f.n, 3);
+    assert_int_equal(f.v[0].verdict, IPCF_VERDICT_LOST);
+    ipcf_findings_free(&f);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup(fn, reset)
@@ -566,6 +671,9 @@ int main(void)
         T(test_receiver_never_restarted_excuses_rest),
         T(test_process_findings),
         T(test_graceful_failure_excuses_loss_not_corruption),
+        T(test_sender_graceful_failure_keeps_committed),
+        T(test_receiver_death_does_not_excuse_a_skipped_seq),
+        T(test_gone_receiver_excuses_later_sends),
         T(test_corrupt_plan_excused_only_without_integrity),
         T(test_ledger_problems_are_reported),
         T(test_black_box_and_bad_args),

@@ -88,6 +88,16 @@ static void test_table(void **state)
     for (char *p = t; *p; p++)
         lines += *p == '\n';
     assert_int_equal(lines, 1 + 3 + 1); /* header, 3 rows, total */
+    /* rows sorted by scenario, then fault class (added: pipe kill, pipe
+     * eintr+short, mq kill) */
+    char *mq = strstr(t, "\nmq "), *p1 = strstr(t, "\npipe "), *nl;
+    assert_non_null(mq);
+    assert_non_null(p1);
+    nl = strchr(p1 + 1, '\n');
+    assert_non_null(nl);
+    assert_true(mq < p1);
+    assert_true(strstr(p1, "eintr+short") < nl); /* first pipe row */
+    assert_non_null(strstr(nl, "\npipe "));      /* then pipe kill */
     free(t);
     ipcf_report_free(&r);
 }
@@ -141,7 +151,7 @@ static void test_jsonl(void **state)
     assert_non_null(strstr(t, "\"reproducer\":\"/tmp/x <1>.repro\""));
     assert_non_null(strstr(t,
                            "{\"type\":\"summary\",\"scenario\":\"pipe\",\"fault_class\":\"kill\","
-                           "\"iterations\":3,\"findings\":0}"));
+                           "\"iterations\":3,\"findings\":0,\"flaky\":0}"));
     free(t);
     ipcf_report_free(&r);
 }
@@ -213,15 +223,22 @@ static void test_junit(void **state)
     (void)state;
     build(&r);
     char *t = render(&r, 2);
-    /* testsuites + 2 testsuite + 3 testcase + 3 system-out + 2 failure */
-    assert_int_equal(check_xml(t), 11);
-    assert_non_null(strstr(t, "<testsuite name=\"pipe\" tests=\"2\" failures=\"1\">"));
-    assert_non_null(strstr(t, "<testcase classname=\"pipe\" name=\"eintr+short\">"));
+    /* testsuites + 2 testsuite + 3 testcase + 3 system-out + 1 failure: at
+     * most one <failure> per testcase (Ant/Jenkins schema) */
+    assert_int_equal(check_xml(t), 10);
     assert_non_null(
-        strstr(t, "<failure type=\"lost\" message=\"stream 0 seq 17 sent by "
-                  "&quot;producer&quot; &lt;pid 123&gt; never received&#10;&amp; more\">"));
+        strstr(t, "<testsuites name=\"ipcfuzz\" tests=\"3\" failures=\"1\" errors=\"0\">"));
+    assert_non_null(strstr(
+        t, "<testsuite name=\"pipe\" tests=\"2\" failures=\"1\" errors=\"0\" skipped=\"0\">"));
+    assert_non_null(strstr(t, "<testcase classname=\"pipe\" name=\"eintr+short\">"));
+    assert_non_null(strstr(
+        t, "<failure type=\"lost\" message=\"2 finding(s): lost,crash\">lost: stream 0 "
+           "seq 17 sent by &quot;producer&quot; &lt;pid 123&gt; never received\n&amp; more"));
+    assert_non_null(strstr(t, "crash: died?\niteration: 3"));
     assert_non_null(strstr(t, "reproducer: /tmp/x &lt;1&gt;.repro</failure>"));
-    assert_non_null(strstr(t, "<failure type=\"crash\" message=\"died?\">"));
+    /* sorted: suite mq before suite pipe, eintr+short before kill */
+    assert_true(strstr(t, "<testsuite name=\"mq\"") < strstr(t, "<testsuite name=\"pipe\""));
+    assert_true(strstr(t, "name=\"eintr+short\"") < strstr(t, "classname=\"pipe\" name=\"kill\""));
     free(t);
     ipcf_report_free(&r);
 }
