@@ -166,6 +166,7 @@ void ipcf__repro_extra_free(struct ipcf__repro_extra *x)
     free(x->exec);
     free(x->names);
     free(x->then);
+    free(x->cwd);
     memset(x, 0, sizeof(*x));
 }
 
@@ -261,6 +262,10 @@ int ipcf__repro_extra_read(const char *path, struct ipcf__repro_extra *x)
             free(x->then);
             x->then = val;
             val = NULL;
+        } else if (!strcmp(line, "x-cwd")) {
+            free(x->cwd);
+            x->cwd = val;
+            val = NULL;
         }
         free(val);
     }
@@ -281,9 +286,9 @@ int ipcf__repro_extra_append(const char *path, const struct ipcf__repro_extra *x
         fprintf(f, "x-messages: %u\n", x->messages);
     if (x->timeout_ms)
         fprintf(f, "x-timeout-ms: %d\n", x->timeout_ms);
-    const char *keys[] = {"x-exec", "x-names", "x-then"};
-    const char *vals[] = {x->exec, x->names, x->then};
-    for (int i = 0; i < 3; i++) {
+    const char *keys[] = {"x-exec", "x-names", "x-then", "x-cwd"};
+    const char *vals[] = {x->exec, x->names, x->then, x->cwd};
+    for (int i = 0; i < 4; i++) {
         if (!vals[i])
             continue;
         fprintf(f, "%s: ", keys[i]);
@@ -341,6 +346,10 @@ int ipcf__write_finding(const char *dir, const char *scenario, const char *plan,
     if (!rc)
         rc = ipcf_repro_set(&r.plan, plan ? plan : "");
     r.seed = seed;
+    if (x && x->confirmations) {
+        r.reproduced = x->reproduced;
+        r.confirmations = x->confirmations;
+    }
     if (!rc && bugs && *bugs)
         rc = ipcf_repro_set(&r.bugs, bugs);
     if (!rc)

@@ -64,6 +64,10 @@ struct ipcf__repro_extra {
     char *exec;  /* program and arguments separated by '\t' (exec mode) */
     char *names; /* --names globs separated by '\t' */
     char *then;  /* --then command */
+    char *cwd;   /* exec: absolute working directory of the run (x-cwd) */
+    /* not x- keys: written as the standard `reproduced: n/K` key (format 2)
+     * by ipcf__write_finding when confirmations > 0 */
+    unsigned reproduced, confirmations;
 };
 void ipcf__repro_extra_free(struct ipcf__repro_extra *x);
 /* Read the x- keys of a reproducer file (unescaping values). 0 or -errno. */

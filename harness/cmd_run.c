@@ -10,6 +10,13 @@
  * its own run (names under its pid) and streams one record per iteration to
  * the parent over a pipe; the parent merges them into the report. --shard I/N
  * keeps the iterations with i % N == I (CI matrix jobs split a campaign).
+ *
+ * Confirmation (--confirm K, default 3): an iteration with findings is run
+ * again K times at once, same scenario, plan, seed and iteration, by the same
+ * worker; `n` of them giving the same first verdict is written into the
+ * reproducer as `reproduced: n/K` and shown in the reports. n < K marks the
+ * finding flaky (its effect depends on how the kernel scheduled the peers);
+ * a flaky finding still counts and still fails the run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,7 +54,8 @@ struct campaign {
     int timeout_ms;
     unsigned messages;
     bool verbose;
-    bool dry_run; /* --dry-run: print each iteration's seed and plan, run nothing */
+    bool dry_run;     /* --dry-run: print each iteration's seed and plan, run nothing */
+    unsigned confirm; /* --confirm K: replays of each finding (0 = none) */
     /* totals */
     uint64_t done, with_findings;
     int internal_rc;
@@ -61,6 +69,7 @@ struct record {
     char plan[1024];
     char *repro;
     struct ipcf_findings findings;
+    unsigned reproduced, confirmations; /* confirmation replays (0/0: none) */
 };
 
 static int64_t now_ms(void)
@@ -91,6 +100,8 @@ static void help(FILE *f)
             "  --json              JSON lines on stdout (table goes to stderr)\n"
             "  --junit FILE        also write a JUnit XML report\n"
             "  --findings DIR      reproducer directory (default: findings)\n"
+            "  --confirm K         replay each finding K times at once (default 3, 0 = off)\n"
+            "                      and record `reproduced: n/K`; n < K marks it flaky\n"
             "  --timeout D         watchdog per iteration (default 10s): longer = hang\n"
             "  --messages N        workload size per iteration (default: the scenario's)\n"
             "  --verbose           copy the peers' stderr to ours\n"
@@ -138,7 +149,7 @@ static void record_write(FILE *f, const struct record *r)
     put_escaped(f, r->plan);
     fputc('\t', f);
     put_escaped(f, r->repro ? r->repro : "");
-    fputc('\n', f);
+    fprintf(f, "\t%u/%u\n", r->reproduced, r->confirmations);
     for (size_t i = 0; i < r->findings.n; i++) {
         const struct ipcf_finding *x = &r->findings.v[i];
         fprintf(f, "F\t%d\t%u\t%llu\t%d\t%d\t", (int)x->verdict, x->stream,
@@ -188,16 +199,42 @@ static int deliver(struct sink *k, struct record *r)
         return 0;
     }
     if (r->findings.n) {
-        char v[256];
+        char v[256], conf[64] = "";
         ipcf_findings_verdicts(&r->findings, v, sizeof(v));
-        fprintf(stderr, "%sfinding: %s iteration %llu [%s] %s  plan '%s'\n  -> %s\n",
-                k->tty ? "\r" : "", r->scenario, (unsigned long long)r->iteration, r->cls, v,
+        if (r->confirmations)
+            snprintf(conf, sizeof(conf), "  reproduced %u/%u%s", r->reproduced, r->confirmations,
+                     r->reproduced < r->confirmations ? " FLAKY" : "");
+        fprintf(stderr, "%sfinding: %s iteration %llu [%s] %s%s  plan '%s'\n  -> %s\n",
+                k->tty ? "\r" : "", r->scenario, (unsigned long long)r->iteration, r->cls, v, conf,
                 r->plan, r->repro ? r->repro : "(no reproducer written)");
     }
-    int rc = ipcf_report_add(k->report, r->scenario, r->cls, r->iteration, r->seed, r->plan,
-                             &r->findings, r->repro);
+    int rc =
+        ipcf_report_add_confirmed(k->report, r->scenario, r->cls, r->iteration, r->seed, r->plan,
+                                  &r->findings, r->repro, r->reproduced, r->confirmations);
     progress(k, false);
     return rc;
+}
+
+/* Replay a judged iteration c->confirm times (same scenario, plan, seed,
+ * iteration) and count the runs whose first verdict is `want`. 0 and *n set
+ * (*k = runs made), -EINTR when asked to stop, or -errno / -IPCF_E*. */
+static int confirm_finding(struct campaign *c, struct ipcf_sup *sup, const struct ipcf_scenario *s,
+                           const struct ipcf_plan *plan, uint64_t seed, uint64_t iteration,
+                           enum ipcf_verdict want, unsigned *n, unsigned *k)
+{
+    *n = *k = 0;
+    for (unsigned j = 0; j < c->confirm; j++) {
+        struct ipcf_sup_result res;
+        int rc = ipcf__sup_iteration(sup, s, plan, seed, iteration, &res);
+        if (rc == 0) {
+            (*k)++;
+            *n += res.findings.n && ipcf_findings_verdict(&res.findings) == want;
+        }
+        ipcf__sup_result_free(&res);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
 }
 
 /* Run this process's share of the campaign (worker `job` of `jobs`). */
@@ -258,6 +295,12 @@ static int campaign_loop(struct campaign *c, unsigned job, unsigned jobs, struct
         }
         struct ipcf_sup_result res;
         rc = ipcf__sup_iteration(sup, s, &plan, r.seed, i, &res);
+        if (rc == 0 && res.findings.n && c->confirm) {
+            rc = confirm_finding(c, sup, s, &plan, r.seed, i, ipcf_findings_verdict(&res.findings),
+                                 &r.reproduced, &r.confirmations);
+            if (rc < 0)
+                r.confirmations = 0; /* interrupted or failed: not a measurement */
+        }
         ipcf_plan_free(&plan);
         if (rc == -EINTR) {
             ipcf__sup_result_free(&res);
@@ -273,8 +316,11 @@ static int campaign_loop(struct campaign *c, unsigned job, unsigned jobs, struct
         }
         r.findings = res.findings;
         if (res.findings.n) {
-            struct ipcf__repro_extra x = {
-                .iteration = i, .messages = c->messages, .timeout_ms = c->timeout_ms};
+            struct ipcf__repro_extra x = {.iteration = i,
+                                          .messages = c->messages,
+                                          .timeout_ms = c->timeout_ms,
+                                          .reproduced = r.reproduced,
+                                          .confirmations = r.confirmations};
             int wr = ipcf__write_finding(c->findings_dir, s->name, r.plan, r.seed, c->bugs,
                                          &res.findings, &x, &r.repro);
             if (wr < 0)
@@ -351,6 +397,9 @@ static int collect(struct campaign *c, struct sink *k, int *fds, pid_t *pids, un
                     snprintf(r.plan, sizeof(r.plan), "%s", f[5]);
                     get_unescaped(f[6]);
                     r.repro = f[6][0] ? strdup(f[6]) : NULL;
+                    r.reproduced = r.confirmations = 0;
+                    if (nf >= 8 && sscanf(f[7], "%u/%u", &r.reproduced, &r.confirmations) != 2)
+                        r.reproduced = r.confirmations = 0;
                 } else if (line[0] == 'F' && nf >= 7) {
                     get_unescaped(f[6]);
                     if (ipcf_findings_add(&r.findings, (enum ipcf_verdict)atoi(f[1]),
@@ -413,6 +462,7 @@ int ipcf__cmd_run(int argc, char **argv)
                                          {"messages", required_argument, 0, 'm'},
                                          {"verbose", no_argument, 0, 'v'},
                                          {"dry-run", no_argument, 0, 'D'},
+                                         {"confirm", required_argument, 0, 'C'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct campaign c;
@@ -424,6 +474,7 @@ int ipcf__cmd_run(int argc, char **argv)
     c.jobs = 1;
     c.findings_dir = "findings";
     c.timeout_ms = IPCF_SUP_DEFAULT_TIMEOUT_MS;
+    c.confirm = 3;
 
     optind = 1;
     opterr = 0;
@@ -491,6 +542,12 @@ int ipcf__cmd_run(int argc, char **argv)
             break;
         case 'D':
             c.dry_run = true;
+            break;
+        case 'C':
+            if (ipcf__parse_u64(optarg, &u) < 0 || u > IPCF_REPRO_CONFIRM_MAX)
+                return ipcf__usage_error("run", "bad --confirm '%s' (0..%u)", optarg,
+                                         IPCF_REPRO_CONFIRM_MAX);
+            c.confirm = (unsigned)u;
             break;
         case 'h':
             help(stdout);
@@ -617,10 +674,17 @@ int ipcf__cmd_run(int argc, char **argv)
         if (f)
             fclose(f);
     }
-    uint64_t total = ipcf_report_total_findings(&report);
+    uint64_t total = ipcf_report_total_findings(&report), flaky = 0;
+    for (size_t i = 0; i < report.nrows; i++)
+        flaky += report.rows[i].flaky;
     if (total)
         fprintf(stderr, "%llu finding(s); reproducers in %s/ (replay with `%s replay FILE`)\n",
                 (unsigned long long)total, c.findings_dir, ipcf__prog);
+    if (flaky)
+        fprintf(stderr,
+                "%llu iteration(s) with flaky findings (reproduced < %u/%u on replay): they still "
+                "count; `%s minimize` looks for a plan that reproduces every time\n",
+                (unsigned long long)flaky, c.confirm, c.confirm, ipcf__prog);
     ipcf_report_free(&report);
     (void)ipcf_run_remove_names(0);
     if (exit_rc == IPCF_EXIT_CLEAN && total)

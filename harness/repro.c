@@ -177,6 +177,14 @@ int ipcf_repro_format(const struct ipcf_repro *r, const char *replay_path, char 
     if (r->bugs && *r->bugs)
         b_kv(&b, "bugs", r->bugs);
     b_kv(&b, "verdict", r->verdicts);
+    if (r->confirmations) {
+        if (r->reproduced > r->confirmations || r->confirmations > IPCF_REPRO_CONFIRM_MAX) {
+            free(b.p);
+            return -EINVAL;
+        }
+        snprintf(tmp, sizeof(tmp), "%u/%u", r->reproduced, r->confirmations);
+        b_kv(&b, "reproduced", tmp);
+    }
     if (r->detail)
         b_kv(&b, "detail", r->detail);
     if (r->replay) {
@@ -399,12 +407,38 @@ enum key_id {
     K_REPLAY,
     K_INPUT,
     K_CREATED_BY,
+    K_REPRODUCED,
     K_COUNT
 };
 static const char *const key_names[K_COUNT] = {
-    "scenario", "plan", "seed", "bugs", "verdict", "detail", "replay", "input", "created-by",
+    "scenario", "plan",   "seed",  "bugs",       "verdict",
+    "detail",   "replay", "input", "created-by", "reproduced",
 };
-static const int key_required[K_COUNT] = {1, 1, 1, 0, 1, 0, 0, 0, 0};
+static const int key_required[K_COUNT] = {1, 1, 1, 0, 1, 0, 0, 0, 0, 0};
+static const unsigned key_since[K_COUNT] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 2}; /* format version */
+
+/* "n/K" with 1 <= K <= IPCF_REPRO_CONFIRM_MAX and n <= K. 0 or -EINVAL. */
+static int parse_reproduced(const char *s, unsigned *n, unsigned *k)
+{
+    const char *slash = strchr(s, '/');
+    char a[16], b[16];
+    uint64_t x, y;
+    if (!slash || (size_t)(slash - s) >= sizeof(a) || strlen(slash + 1) >= sizeof(b))
+        return -EINVAL;
+    memcpy(a, s, (size_t)(slash - s));
+    a[slash - s] = '\0';
+    snprintf(b, sizeof(b), "%s", slash + 1);
+    if (parse_u64(a, &x) || parse_u64(b, &y) || y == 0 || y > IPCF_REPRO_CONFIRM_MAX || x > y)
+        return -EINVAL;
+    *n = (unsigned)x;
+    *k = (unsigned)y;
+    return 0;
+}
+
+int ipcf_repro_is_flaky(const struct ipcf_repro *r)
+{
+    return r && r->confirmations && r->reproduced < r->confirmations;
+}
 
 /* Check a verdict list "a,b": each a known verdict name. */
 static int verdicts_valid(const char *s, char *bad, size_t cap)
@@ -490,6 +524,7 @@ int ipcf_repro_parse(const char *buf, size_t len, struct ipcf_repro *out,
                           (unsigned long long)v, IPCF_REPRO_VERSION);
                 goto fail;
             }
+            out->version = (unsigned)v;
             continue;
         }
         if (n == 0 || l[0] == '#')
@@ -529,6 +564,11 @@ int ipcf_repro_parse(const char *buf, size_t len, struct ipcf_repro *out,
         }
         if (seen[k]) {
             rc = perr(err, line, "duplicate key '%s'", key_names[k]);
+            goto fail;
+        }
+        if (key_since[k] > out->version) {
+            rc = perr(err, line, "key '%s' needs format version %u (file says %u)", key_names[k],
+                      key_since[k], out->version);
             goto fail;
         }
         seen[k] = 1;
@@ -600,6 +640,15 @@ int ipcf_repro_parse(const char *buf, size_t len, struct ipcf_repro *out,
             break;
         case K_CREATED_BY:
             out->created_by = val;
+            break;
+        case K_REPRODUCED:
+            u = parse_reproduced(val, &out->reproduced, &out->confirmations);
+            free(val);
+            if (u) {
+                rc = perr(err, line, "reproduced must be n/K with 1 <= K <= %u and n <= K",
+                          IPCF_REPRO_CONFIRM_MAX);
+                goto fail;
+            }
             break;
         default:
             free(val);

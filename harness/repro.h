@@ -1,11 +1,12 @@
 /* repro.h — reproducer files: write and parse (format: docs/reproducers.md).
  *
- *   ipcfuzz-reproducer 1
+ *   ipcfuzz-reproducer 2
  *   scenario: pipe
  *   plan: write:kill=after:when=5:peer=producer
  *   seed: 42
  *   bugs: pipe_no_eintr_retry
  *   verdict: lost,crash
+ *   reproduced: 3/3
  *   detail: stream 0 seq 17 sent by producer (pid 123) never received
  *   replay: ipcfuzz replay /path/to/this.repro
  *   input: hex:0a0b0c
@@ -26,10 +27,11 @@
 extern "C" {
 #endif
 
-#define IPCF_REPRO_MAGIC     "ipcfuzz-reproducer"
-#define IPCF_REPRO_VERSION   1
-#define IPCF_REPRO_MAX_BYTES (1u << 20) /* larger files are refused */
-#define IPCF_REPRO_INPUT_MAX (256u * 1024u)
+#define IPCF_REPRO_MAGIC       "ipcfuzz-reproducer"
+#define IPCF_REPRO_VERSION     2          /* written; 1 (no `reproduced` key) is still read */
+#define IPCF_REPRO_CONFIRM_MAX 1000u      /* largest K of `reproduced: n/K` */
+#define IPCF_REPRO_MAX_BYTES   (1u << 20) /* larger files are refused */
+#define IPCF_REPRO_INPUT_MAX   (256u * 1024u)
 
 /* All strings are heap-owned, NUL-terminated; optional ones may be NULL. */
 struct ipcf_repro {
@@ -44,6 +46,12 @@ struct ipcf_repro {
     size_t input_len;
     int has_input;
     char *created_by; /* optional: "ipcfuzz 0.1.0" */
+    /* optional `reproduced: n/K` (format 2): of K replays made right after the
+     * finding (or after minimizing), n gave the recorded first verdict.
+     * confirmations == 0: not confirmed (key absent). n < K: a flaky finding. */
+    unsigned reproduced;
+    unsigned confirmations;
+    unsigned version; /* format version read (parse); format always writes the newest */
 };
 
 struct ipcf_repro_error {
@@ -77,6 +85,10 @@ IPCF_MUST_CHECK int ipcf_repro_format(const struct ipcf_repro *r, const char *re
  * mode 0644, with "replay: ipcfuzz replay <path>" unless r->replay is set.
  * 0 or -errno. */
 IPCF_MUST_CHECK int ipcf_repro_write_file(const struct ipcf_repro *r, const char *path);
+
+/* 1 if r records a confirmation with fewer reproductions than replays
+ * (reproduced < confirmations), else 0. */
+int ipcf_repro_is_flaky(const struct ipcf_repro *r);
 
 /* Read and parse `path`. 0, -IPCF_EPARSE (err filled), -EFBIG (larger than
  * IPCF_REPRO_MAX_BYTES), -errno. */
