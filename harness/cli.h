@@ -44,12 +44,25 @@ uint64_t ipcf__cli_hash_str(const char *s);
  * a pure function, so a campaign replays and scenarios do not shift each other. */
 uint64_t ipcf__iteration_seed(uint64_t seed, const char *scenario, uint64_t iteration);
 
+/* Fault classes of random plans (run/exec --faults). */
+enum {
+    IPCF__FAULT_KILL = 1u << 0,
+    IPCF__FAULT_EINTR = 1u << 1,
+    IPCF__FAULT_SHORT = 1u << 2,
+    IPCF__FAULT_SIGNAL = 1u << 3,
+    IPCF__FAULT_ALL = 0xfu,
+};
+
+/* Parse "kill,short,..." (or "all") into a mask. 0 or -EINVAL. */
+int ipcf__fault_classes_parse(const char *list, unsigned *mask);
+
 /* A random plan for one iteration (cli_plans.c): a pure function of
- * (scenario, iteration seed, messages). Fault classes: kill, eintr, short,
- * signal (storm), and mixes. Writes canonical plan text into buf (cap bytes).
- * Returns the plan's class label ("kill", "eintr", ...). */
+ * (scenario, iteration seed, messages, classes). Fault classes: kill, eintr,
+ * short, signal (storm), and mixes, restricted to `classes` (0 = all). Writes
+ * canonical plan text into buf (cap bytes). Returns the plan's class label
+ * ("kill", "eintr", ...). */
 const char *ipcf__plan_random(const struct ipcf_scenario *s, uint64_t iter_seed, unsigned messages,
-                              char *buf, size_t cap);
+                              unsigned classes, char *buf, size_t cap);
 
 /* Parse plan text; on error print the message with a caret and return
  * IPCF_EXIT_USAGE, else 0. */

@@ -10,8 +10,14 @@
  *   short   <read-or-write call>:short=N[:p=X]          transparent
  *   signal  <blocking call>:signal=SIGUSR1:p=X          transparent (real EINTR)
  * Calls come from the scenario's `.calls` list (default "read,write,poll");
- * "poll" is only used for eintr and signal (it has no byte count).
+ * "poll" is only used for eintr and signal (it has no byte count). An entry
+ * "point=NAME" is a kill point: only the kill class targets it.
+ *
+ * `run --faults` / `exec --faults` restrict the classes drawn (a mix is drawn
+ * only when both of its classes are allowed); the draw stays a pure function
+ * of the iteration seed and the allowed set.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -55,21 +61,33 @@ static void split_calls(const char *list, struct callset *cs)
     }
 }
 
-static bool is_io(const char *call)
+static bool is_point(const char *call)
 {
-    return strcmp(call, "poll") && strcmp(call, "ppoll") && strcmp(call, "epoll_wait") &&
-           strcmp(call, "accept") && strcmp(call, "accept4") && strcmp(call, "connect") &&
-           strcmp(call, "open") && strcmp(call, "openat");
+    return strncmp(call, "point=", 6) == 0;
 }
 
-static const char *pick_call(struct rng *r, const struct callset *cs, bool io_only)
+static bool is_io(const char *call)
 {
-    unsigned tries = 0;
-    for (;;) {
-        const char *c = cs->name[below(r, cs->n)];
-        if (!io_only || is_io(c) || ++tries > 16)
-            return c;
+    return !is_point(call) && strcmp(call, "poll") && strcmp(call, "ppoll") &&
+           strcmp(call, "epoll_wait") && strcmp(call, "accept") && strcmp(call, "accept4") &&
+           strcmp(call, "connect") && strcmp(call, "open") && strcmp(call, "openat");
+}
+
+enum pick { PICK_ANY, PICK_CALL, PICK_IO };
+
+/* A call set of cs eligible for `want` (points only for PICK_ANY, byte-count
+ * calls for PICK_IO), or NULL when cs has none. */
+static const char *pick_call(struct rng *r, const struct callset *cs, enum pick want)
+{
+    const char *ok[MAX_CALLS];
+    unsigned n = 0;
+    for (unsigned i = 0; i < cs->n; i++) {
+        const char *c = cs->name[i];
+        if (want == PICK_ANY || (want == PICK_CALL && !is_point(c)) ||
+            (want == PICK_IO && is_io(c)))
+            ok[n++] = c;
     }
+    return n ? ok[below(r, n)] : NULL;
 }
 
 static const char *probs[] = {"0.05", "0.1", "0.3", "0.5"};
@@ -86,7 +104,9 @@ static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario 
 
     if (!strcmp(cls, "kill")) {
         unsigned span = below(r, 10) < 6 ? 8 : (messages > 8 ? messages : 8);
-        const char *call = pick_call(r, cs, false);
+        const char *call = pick_call(r, cs, PICK_ANY);
+        if (!call)
+            return;
         const char *when = below(r, 2) ? "after" : "before";
         unsigned k = 1 + below(r, span);
         if (peer)
@@ -94,22 +114,28 @@ static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario 
         else
             n = snprintf(rule, sizeof(rule), "%s:kill=%s:when=%u", call, when, k);
     } else if (!strcmp(cls, "eintr")) {
-        const char *call = pick_call(r, cs, false);
+        const char *call = pick_call(r, cs, PICK_CALL);
         const char *p = probs[below(r, 4)];
+        if (!call)
+            return;
         if (below(r, 2) && peer)
             n = snprintf(rule, sizeof(rule), "%s:error=EINTR:p=%s:peer=%s", call, p, peer);
         else
             n = snprintf(rule, sizeof(rule), "%s:error=EINTR:p=%s", call, p);
     } else if (!strcmp(cls, "short")) {
-        const char *call = pick_call(r, cs, true);
+        const char *call = pick_call(r, cs, PICK_IO);
+        if (!call)
+            return;
         if (below(r, 2))
             n = snprintf(rule, sizeof(rule), "%s:short=%u", call, 1 + below(r, 16));
         else
             n = snprintf(rule, sizeof(rule), "%s:short=%u:p=%s", call, 1 + below(r, 16),
                          probs[2 + below(r, 2)]);
     } else { /* signal storm */
-        n = snprintf(rule, sizeof(rule), "%s:signal=SIGUSR1:p=%s", pick_call(r, cs, false),
-                     probs[below(r, 2)]);
+        const char *call = pick_call(r, cs, PICK_CALL);
+        if (!call)
+            return;
+        n = snprintf(rule, sizeof(rule), "%s:signal=SIGUSR1:p=%s", call, probs[below(r, 2)]);
     }
     if (n <= 0)
         return;
@@ -118,48 +144,81 @@ static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario 
         *off += (size_t)w;
 }
 
+/* The eight equally likely draws and the classes each needs. */
+static const struct {
+    const char *label, *first, *second;
+    unsigned needs;
+} draws[8] = {
+    {"kill", "kill", NULL, IPCF__FAULT_KILL},
+    {"kill", "kill", NULL, IPCF__FAULT_KILL},
+    {"kill", "kill", NULL, IPCF__FAULT_KILL},
+    {"eintr", "eintr", NULL, IPCF__FAULT_EINTR},
+    {"short", "short", NULL, IPCF__FAULT_SHORT},
+    {"signal", "signal", NULL, IPCF__FAULT_SIGNAL},
+    {"eintr+short", "eintr", "short", IPCF__FAULT_EINTR | IPCF__FAULT_SHORT},
+    {"kill+short", "kill", "short", IPCF__FAULT_KILL | IPCF__FAULT_SHORT},
+};
+
+int ipcf__fault_classes_parse(const char *list, unsigned *mask)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } names[] = {{"kill", IPCF__FAULT_KILL},
+                 {"eintr", IPCF__FAULT_EINTR},
+                 {"short", IPCF__FAULT_SHORT},
+                 {"signal", IPCF__FAULT_SIGNAL},
+                 {"all", IPCF__FAULT_ALL}};
+    unsigned m = 0;
+    const char *p = list;
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t i;
+        for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+            if (strlen(names[i].name) == len && !strncmp(names[i].name, p, len))
+                break;
+        if (i == sizeof(names) / sizeof(names[0]))
+            return -EINVAL;
+        m |= names[i].bit;
+        p += len + (end ? 1 : 0);
+    }
+    if (!m)
+        return -EINVAL;
+    *mask = m;
+    return 0;
+}
+
 const char *ipcf__plan_random(const struct ipcf_scenario *s, uint64_t iter_seed, unsigned messages,
-                              char *buf, size_t cap)
+                              unsigned classes, char *buf, size_t cap)
 {
     struct rng r = {iter_seed};
     struct callset cs;
     size_t off = 0;
-    const char *cls;
 
+    if (!(classes & IPCF__FAULT_ALL))
+        classes = IPCF__FAULT_ALL;
     split_calls(s->calls ? s->calls : "read,write,poll", &cs);
     if (cs.n == 0)
         split_calls("read,write,poll", &cs);
     if (cap)
         buf[0] = '\0';
-    switch (below(&r, 8)) {
-    case 0:
-    case 1:
-    case 2:
-        cls = "kill";
+    /* Draw until a draw of allowed classes comes up (each class allows at
+     * least one of the eight, so 64 tries fail with odds below 2^-8). */
+    unsigned d = below(&r, 8);
+    for (unsigned tries = 0; (draws[d].needs & classes) != draws[d].needs && tries < 64; tries++)
+        d = below(&r, 8);
+    if ((draws[d].needs & classes) != draws[d].needs)
+        for (d = 0; (draws[d].needs & classes) != draws[d].needs; d++)
+            ;
+    add_rule(&r, draws[d].first, s, &cs, messages, buf, cap, &off);
+    if (draws[d].second)
+        add_rule(&r, draws[d].second, s, &cs, messages, buf, cap, &off);
+    /* A scenario whose call list has nothing this class can target (e.g.
+     * only points, and the class is eintr): fall back to a kill rule. */
+    if (off == 0 && (classes & IPCF__FAULT_KILL)) {
         add_rule(&r, "kill", s, &cs, messages, buf, cap, &off);
-        break;
-    case 3:
-        cls = "eintr";
-        add_rule(&r, "eintr", s, &cs, messages, buf, cap, &off);
-        break;
-    case 4:
-        cls = "short";
-        add_rule(&r, "short", s, &cs, messages, buf, cap, &off);
-        break;
-    case 5:
-        cls = "signal";
-        add_rule(&r, "signal", s, &cs, messages, buf, cap, &off);
-        break;
-    case 6:
-        cls = "eintr+short";
-        add_rule(&r, "eintr", s, &cs, messages, buf, cap, &off);
-        add_rule(&r, "short", s, &cs, messages, buf, cap, &off);
-        break;
-    default:
-        cls = "kill+short";
-        add_rule(&r, "kill", s, &cs, messages, buf, cap, &off);
-        add_rule(&r, "short", s, &cs, messages, buf, cap, &off);
-        break;
+        return off ? "kill" : draws[d].label;
     }
-    return cls;
+    return draws[d].label;
 }

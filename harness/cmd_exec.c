@@ -108,6 +108,11 @@ static void help(FILE *f)
             "options:\n"
             "  --plan PLAN        fault plan for every iteration (default: random plans)\n"
             "  --seed S           seed (default 1): same seed, same plans\n"
+            "  --faults LIST      classes of random plans: kill,eintr,short,signal (default\n"
+            "                     all). EINTR reaches a read() only if some signal handler\n"
+            "                     was installed without SA_RESTART: for a program that\n"
+            "                     installs none, `--faults kill,short` keeps to what its\n"
+            "                     kernel can really do\n"
             "  --iterations N     iterations (default 1 with --plan, else 10;\n"
             "                     --sweep: every plan)\n"
             "  --time D           time budget (e.g. 30s)\n"
@@ -720,11 +725,13 @@ int ipcf__cmd_exec(int argc, char **argv)
                                          {"timeout", required_argument, 0, 'o'},
                                          {"findings", required_argument, 0, 'f'},
                                          {"verbose", no_argument, 0, 'v'},
+                                         {"faults", required_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct exec_cfg c;
     const char *plan_text = NULL, *findings_dir = "findings";
     uint64_t seed = 1, iterations = 0;
+    unsigned faults = 0; /* --faults: classes of random plans (0 = all) */
     int64_t time_ms = 0, ms;
     bool sweep = false;
     char cwd[PATH_MAX];
@@ -737,6 +744,11 @@ int ipcf__cmd_exec(int argc, char **argv)
         switch (o) {
         case 'p':
             plan_text = optarg;
+            break;
+        case 'F':
+            if (ipcf__fault_classes_parse(optarg, &faults) < 0)
+                return ipcf__usage_error("exec", "bad --faults '%s' (kill,eintr,short,signal,all)",
+                                         optarg);
             break;
         case 's':
             if (ipcf__parse_u64(optarg, &seed) < 0)
@@ -909,10 +921,10 @@ int ipcf__cmd_exec(int argc, char **argv)
             snprintf(text, sizeof(text), "%s", plan_text);
         } else {
             struct ipcf_plan p = {0};
-            (void)ipcf__plan_random(&pseudo, iseed, 64, text, sizeof(text));
+            (void)ipcf__plan_random(&pseudo, iseed, 64, faults, text, sizeof(text));
             if (ipcf_plan_parse(text, &p, NULL) < 0) { /* a traced call that cannot take it */
                 struct ipcf_scenario plain = {.name = "exec"};
-                (void)ipcf__plan_random(&plain, iseed, 64, text, sizeof(text));
+                (void)ipcf__plan_random(&plain, iseed, 64, faults, text, sizeof(text));
             }
             ipcf_plan_free(&p);
         }

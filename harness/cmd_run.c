@@ -42,6 +42,7 @@ struct campaign {
     const struct ipcf_scenario *scen[MAX_SCENARIOS];
     unsigned nscen;
     const char *plan_text; /* NULL = random plans */
+    unsigned faults;       /* --faults: classes of random plans (IPCF__FAULT_*) */
     uint64_t seed;
     uint64_t iterations; /* per scenario; 0 = until the time budget */
     int64_t time_ms;     /* 0 = no time budget */
@@ -91,6 +92,8 @@ static void help(FILE *f)
             "options:\n"
             "  --all               every scenario linked into this binary (round robin)\n"
             "  --plan PLAN         use this fault plan for every iteration\n"
+            "  --faults LIST       classes of random plans: kill,eintr,short,signal (default\n"
+            "                      all; a mix is drawn when both its classes are listed)\n"
             "  --seed S            campaign seed (default 1)\n"
             "  --iterations N      iterations per scenario (default 50 without --time)\n"
             "  --time D            time budget (e.g. 60s, 2m); stops at whichever comes first\n"
@@ -271,7 +274,7 @@ static int campaign_loop(struct campaign *c, unsigned job, unsigned jobs, struct
         if (c->plan_text)
             snprintf(text, sizeof(text), "%s", c->plan_text);
         else
-            cls = ipcf__plan_random(s, r.seed, messages, text, sizeof(text));
+            cls = ipcf__plan_random(s, r.seed, messages, c->faults, text, sizeof(text));
         struct ipcf_plan plan = {0};
         struct ipcf_plan_error perr;
         rc = ipcf_plan_parse(text, &plan, &perr);
@@ -463,6 +466,7 @@ int ipcf__cmd_run(int argc, char **argv)
                                          {"verbose", no_argument, 0, 'v'},
                                          {"dry-run", no_argument, 0, 'D'},
                                          {"confirm", required_argument, 0, 'C'},
+                                         {"faults", required_argument, 0, 'F'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     struct campaign c;
@@ -486,6 +490,11 @@ int ipcf__cmd_run(int argc, char **argv)
             break;
         case 'p':
             c.plan_text = optarg;
+            break;
+        case 'F':
+            if (ipcf__fault_classes_parse(optarg, &c.faults) < 0)
+                return ipcf__usage_error("run", "bad --faults '%s' (kill,eintr,short,signal,all)",
+                                         optarg);
             break;
         case 's':
             if (ipcf__parse_u64(optarg, &c.seed) < 0)

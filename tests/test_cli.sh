@@ -103,5 +103,21 @@ left=$(ls -d "${TMPDIR:-/tmp}"/ipcf.$sup.* /dev/shm/ipcf.$sup.* 2>/dev/null)
 sleep 0.2
 pgrep -P $sup >/dev/null 2>&1 && { echo "FAIL: peers left after SIGTERM"; fail=1; }
 [ $fail -eq 0 ] && echo "ok: SIGTERM stops cleanly (143, no names, no peers)"
+# --faults restricts the classes of random plans, for run and exec alike.
+expect 2 "run --faults with an unknown class" -- "$B" run pipe --faults kill,bogus --dry-run
+expect 2 "exec --faults with an unknown class" -- "$B" exec --faults nope -- true
+classes=$("$B" run pipe --dry-run --iterations 60 --faults kill,short 2>/dev/null |
+          awk -F'\t' 'NF > 3 {print $4}' | sort -u | tr '\n' ' ')
+if [ "$classes" != "kill kill+short short " ]; then
+  echo "FAIL: --faults kill,short drew classes: $classes"; fail=1
+else
+  echo "ok: --faults kill,short draws only kill, short, kill+short"
+fi
+plans=$("$B" run pipe --dry-run --iterations 60 --faults eintr 2>/dev/null | awk -F'\t' 'NF > 3 {print $5}')
+if echo "$plans" | grep -qv 'error=EINTR'; then
+  echo "FAIL: --faults eintr drew a plan without EINTR"; fail=1
+else
+  echo "ok: --faults eintr plans all inject EINTR"
+fi
 expect 0 "names --clean" -- "$B" names --clean
 exit $fail
