@@ -235,6 +235,27 @@ int ipcf_log_recover(struct ipcf_log *log, struct ipcf_log_recovery *rep)
     return 0;
 }
 
+/* Read exactly n bytes at off: EINTR and short reads are retried (a bounded
+ * number of EINTRs in a row). 0, -IPCF_ESHRUNK at end of file, or -errno. */
+static int pread_full(int fd, void *buf, size_t n, off_t off)
+{
+    size_t done = 0;
+    unsigned eintr = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (char *)buf + done, n - done, off + (off_t)done);
+        if (r < 0) {
+            if (errno == EINTR && ++eintr < 1000)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            return -IPCF_ESHRUNK;
+        eintr = 0;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
 static int map_log(int fd, int writer, struct ipcf_log **out)
 {
     struct stat st;
@@ -243,8 +264,7 @@ static int map_log(int fd, int writer, struct ipcf_log **out)
         return -errno;
     if ((size_t)st.st_size < IPCF_LOG_HDR_SIZE)
         return -IPCF_ESHRUNK;
-    if (pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
-        return -IPCF_ESHRUNK;
+    IPCF_TRY(pread_full(fd, &h, sizeof(h), 0));
     IPCF_TRY(check_header(&h, (size_t)st.st_size));
     struct ipcf_log *log = calloc(1, sizeof(*log));
     if (!log)

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# test_campaign_shm.sh BUILD_DIR — the campaign proof for the shared-memory
+# targets (shm_ring, shm_mutex, mmap_log) driven by the real harness:
+#  - every planted bug of those targets is FOUND by `ipcfuzz run` or
+#    `ipcfuzz sweep` within a fixed budget (fixed seed), with a verdict from its
+#    expected set, and one of its reproducers REPLAYS (exit 1, same verdict);
+#  - the same campaigns without the bug give ZERO findings, and so do broader
+#    unbugged campaigns (random plans, kills at every IPCF_STEP point,
+#    shrink plans, sweeps);
+#  - ring_relaxed_publish is only observable under TSan (two threads of one
+#    peer; TSan does not see races between processes, and on x86 a relaxed
+#    store is as ordered as a release store): that proof runs only when the
+#    build is a TSan build (IPCF_SANITIZE=thread, passed by the test loop).
+# Kills at points come from plans: random `run` plans only target the calls in
+# a scenario's `.calls` (see targets/shm_ring/README.md "Scenarios").
+set -u
+B=$1/harness/ipcfuzz
+[ -x "$B" ] || { echo "no $B"; exit 1; }
+work=$(mktemp -d "${TMPDIR:-/tmp}/ipcf-campaign-shm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+fail=0
+SAN=${IPCF_SANITIZE:-}
+# A SIGBUS must stay a real signal (the targets' own handlers turn it into
+# -IPCF_ESHRUNK; without them it kills the peer: a `crash`), not become the
+# sanitizer's "BUS on unknown address" report plus an exit code.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}handle_sigbus=0"
+# The same for SIGSEGV under TSan, whose "ERROR: ThreadSanitizer: SEGV" report
+# the supervisor's sanitizer scan does not match (it would end as a bare
+# non-zero exit); ASan's SEGV report is matched, so ASan keeps its handler.
+export TSAN_OPTIONS="${TSAN_OPTIONS:-}${TSAN_OPTIONS:+:}handle_sigbus=0:handle_segv=0"
+SEED=1
+T0=$SECONDS
+
+# every IPCF_STEP point of a target, each killing with probability P
+points() { # PREFIX P NAME...
+  local pre=$1 p=$2 out="" n
+  shift 2
+  for n in "$@"; do out="$out${out:+;}point=$pre.$n:kill=after:p=$p"; done
+  echo "$out"
+}
+RING_KILLS=$(points ring 0.01 push.begin push.written push.published pop.begin pop.validated \
+             pop.copied pop.released)
+MUTEX_KILLS=$(points shm_mutex 0.02 push.locked push.saved push.logged push.payload \
+              push.written push.published push.committed pop.locked pop.saved pop.logged \
+              pop.published pop.committed repair.begin repair.restored repair.cleared \
+              repair.validated)
+LOG_KILLS=$(points log 0.03 append.begin append.header append.half append.payload \
+            append.committed recover.begin recover.done)
+RING_SHRINK='point=ring.push.published:shrink=*ring*:when=10:peer=producer'
+LOG_SHRINK='point=log.append.begin:shrink=*data.log:when=10:peer=writer'
+
+# campaign MODE SCENARIO BUDGET PLAN BUGS DIR: run (BUDGET iterations) or
+# sweep (BUDGET plans at most); prints nothing, returns the exit status.
+campaign() {
+  local mode=$1 s=$2 n=$3 plan=$4 bugs=$5 dir=$6
+  local args=(--seed $SEED --timeout 3s --findings "$dir")
+  [ -n "$bugs" ] && args+=(--bug "$bugs")
+  if [ "$mode" = sweep ]; then
+    "$B" sweep "$s" --max-points "$n" "${args[@]}" >"$dir.out" 2>&1
+  else
+    [ -n "$plan" ] && args+=(--plan "$plan")
+    "$B" run "$s" --iterations "$n" --confirm 0 "${args[@]}" >"$dir.out" 2>&1
+  fi
+}
+
+ncase=0
+# clean MODE SCENARIO BUDGET PLAN [BUGS] [WHAT]: zero findings
+clean() {
+  local dir="$work/clean-$((ncase += 1))"
+  campaign "$1" "$2" "$3" "$4" "${5:-}" "$dir"
+  local rc=$?
+  if [ $rc -ne 0 ]; then
+    echo "FAIL: unbugged $1 $2 (${6:-budget $3}${5:+, with $5}) gave exit $rc"
+    tail -15 "$dir.out"; fail=1
+  else
+    echo "ok: $1 $2 ${6:-}: 0 findings (budget $3${5:+, with $5})"
+  fi
+}
+
+# found BUG WANT MODE SCENARIO BUDGET PLAN [PREFER]: the bug is found with a
+# verdict matching the regex WANT, a reproducer replays it, and the same
+# campaign without the bug is clean. Reproducers whose plan matches PREFER are
+# tried first: sweep plans name a point by its index in one peer, which is
+# reproducible only for a peer whose point counts do not depend on scheduling
+# (a producer pushes exactly its N messages; how the pops split between two
+# consumers varies from run to run).
+found() {
+  local bug=$1 want=$2 mode=$3 s=$4 n=$5 plan=$6 prefer=${7:-}
+  local dir="$work/$s-$bug"
+  campaign "$mode" "$s" "$n" "$plan" "$bug" "$dir"
+  local rc=$? repro got= rv out= replayed=
+  if [ $rc -ne 1 ] || ! ls "$dir"/*.repro >/dev/null 2>&1; then
+    echo "FAIL: $bug not found by $mode $s (budget $n, exit $rc)"; tail -15 "$dir.out"; fail=1
+    return
+  fi
+  local cands
+  cands=$(grep -lE "^verdict: ($want)\b" "$dir"/*.repro 2>/dev/null)
+  [ -n "$prefer" ] && cands=$( (grep -lE "^plan: .*$prefer" $cands; echo "$cands") 2>/dev/null |
+                               awk 'NF && !seen[$0]++')
+  for repro in $(echo "$cands" | head -3); do
+    got=$(sed -n 's/^verdict: \([^,]*\).*/\1/p' "$repro")
+    out=$("$B" replay "$repro" 2>&1); rv=$?
+    if [ $rv -eq 1 ] && echo "$out" | grep -q "^verdict: $got\b"; then
+      replayed=$repro; break
+    fi
+  done
+  if [ -z "$replayed" ]; then
+    echo "FAIL: $bug ($mode $s): no reproducer with a verdict in '$want' replayed it"
+    grep -h '^verdict:' "$dir"/*.repro | sort | uniq -c | head -5; echo "$out" | tail -5; fail=1
+    return
+  fi
+  echo "ok: $bug found by $mode $s (budget $n): $got, replayed"
+  clean "$mode" "$s" "$n" "$plan" "" "(same budget as $bug)"
+}
+
+# --- the planted bugs ----------------------------------------------------------
+# a hostile third peer rewrites head / slot length / payload while the consumer pops
+found ring_trust_index 'crash|sanitizer|corrupted|torn-frame-delivered' run shm_ring_hostile 8 ''
+found ring_double_fetch 'crash|sanitizer|corrupted|torn-frame-delivered' \
+      run shm_ring_hostile 8 ''
+# the supervisor's teardown closes the segment it created: the name must go
+found ring_no_unlink 'leaked-name' run shm_ring_posix 2 ''
+# the producer truncates the POSIX segment at its 10th publish: both peers fault
+found ring_no_sigbus 'crash|sanitizer' run shm_ring_posix 3 "$RING_SHRINK"
+if [ "$SAN" = thread ]; then
+  found ring_relaxed_publish 'sanitizer' run shm_ring_threads 2 ''
+else
+  echo "skip: ring_relaxed_publish is only observable under TSan (this build: ${SAN:-plain})"
+fi
+# an owner killed between its publish and its commit, never rolled back
+found mutex_no_repair 'invariant|lost|duplicated' sweep shm_mutex 80 '' 'peer=producer'
+# the next locker repairs but never calls pthread_mutex_consistent
+found mutex_no_consistent 'hang|recovery-failed|invariant' run shm_mutex 1 "$MUTEX_KILLS"
+found mutex_no_unlink 'leaked-name' run shm_mutex 2 ''
+# the writer killed after its record header / half its payload; recovery rolls it forward
+found log_accept_torn 'invariant|corrupted|torn-frame-delivered' sweep mmap_log 60 '' 'peer=writer'
+# the writer truncates the file at its 10th append: reader and writer fault
+found log_no_sigbus 'crash|sanitizer' run mmap_log 3 "$LOG_SHRINK"
+
+# --- broader unbugged campaigns --------------------------------------------------
+clean run shm_ring 20 '' '' 'random plans'
+clean run shm_ring 20 "$RING_KILLS" '' 'kills at every ring point'
+clean run shm_ring_posix 20 "$RING_KILLS" '' 'kills at every ring point'
+clean sweep shm_ring 60 '' '' 'sweep'
+clean run shm_ring_hostile 20 '' '' 'random attacks + random plans'
+# a sealed memfd cannot shrink: even without the SIGBUS guard nothing faults
+clean run shm_ring 3 "$RING_SHRINK" ring_no_sigbus 'shrink on the sealed memfd'
+clean run shm_mutex 20 "$MUTEX_KILLS" '' 'kills at every queue point'
+clean run shm_mutex 10 '' '' 'random plans'
+clean run mmap_log 20 "$LOG_KILLS" '' 'kills at every log point'
+clean run mmap_log 20 '' '' 'random plans'
+[ "$SAN" = thread ] && clean run shm_ring_threads 2 '' '' 'threads'
+
+echo "test_campaign_shm: $((SECONDS - T0)) s"
+exit $fail
