@@ -22,6 +22,7 @@
  * pattern split across two reads is still found.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stddef.h>
@@ -166,7 +167,8 @@ static bool plan_scheduled(const struct ipcf_plan *plan, const char *peer, int s
         return false;
     for (size_t i = 0; i < plan->nrules; i++) {
         const struct ipcf_rule *r = &plan->rules[i];
-        if (r->peer[0] && strcmp(r->peer, peer) != 0)
+        /* peer= is a glob for the scheduler (faults/sched.c): match alike */
+        if (r->peer[0] && fnmatch(r->peer, peer, 0) != 0)
             continue;
         for (unsigned a = 0; a < r->nactions; a++) {
             const struct ipcf_action *act = &r->actions[a];
@@ -216,6 +218,7 @@ size_t ipcf__scenario_semantics(const struct ipcf_scenario *s, struct ipcf_seman
 
 static const char *const sanitizer_patterns[] = {
     "ERROR: AddressSanitizer", "runtime error:", "WARNING: ThreadSanitizer",
+    "ERROR: ThreadSanitizer", /* TSan's deadly-signal report (SEGV, BUS...) */
     "ERROR: LeakSanitizer",    "LeakSanitizer",  "ERROR: MemorySanitizer",
 };
 

@@ -235,6 +235,9 @@ static void test_sanitizer_scan_patterns(void **state)
     assert_string_equal(which, "runtime error:");
     t = "WARNING: ThreadSanitizer: data race";
     assert_int_equal(ipcf__sanitizer_scan(t, strlen(t), NULL), 0);
+    /* TSan's report of a deadly signal has no WARNING line */
+    t = "==12==ERROR: ThreadSanitizer: SEGV on unknown address 0x000000000000\n";
+    assert_true(ipcf__sanitizer_scan(t, strlen(t), NULL) >= 0);
     t = "all good\n";
     assert_int_equal(ipcf__sanitizer_scan(t, strlen(t), NULL), -1);
 }
@@ -271,6 +274,14 @@ static void test_scheduled_kill_is_expected_and_restarted(void **state)
     assert_false(has_verdict(&r, IPCF_VERDICT_CRASH));
     assert_int_equal(r.kills, 1);
     assert_int_equal(r.restarts, 0);
+    ipcf__sup_result_free(&r);
+    /* peer= is a glob for the scheduler, so for the supervisor too: a kill
+     * scheduled through peer=* is expected, not a crash */
+    ipcf_plan_free(&plan);
+    assert_int_equal(ipcf_plan_parse("point=test_sup_step:kill=before:peer=*", &plan, NULL), 0);
+    assert_int_equal(ipcf__sup_iteration(sup, &s_point_norestart, &plan, 1, 0, &r), 0);
+    assert_false(has_verdict(&r, IPCF_VERDICT_CRASH));
+    assert_int_equal(r.kills, 1);
     ipcf__sup_result_free(&r);
     ipcf__sup_destroy(sup);
     ipcf_plan_free(&plan);
