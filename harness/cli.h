@@ -50,7 +50,8 @@ enum {
     IPCF__FAULT_EINTR = 1u << 1,
     IPCF__FAULT_SHORT = 1u << 2,
     IPCF__FAULT_SIGNAL = 1u << 3,
-    IPCF__FAULT_ALL = 0xfu,
+    IPCF__FAULT_SHRINK = 1u << 4, /* only scenarios that declare .shrink */
+    IPCF__FAULT_ALL = 0x1fu,
 };
 
 /* Parse "kill,short,..." (or "all") into a mask. 0 or -EINVAL. */

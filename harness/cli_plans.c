@@ -9,6 +9,8 @@
  *   eintr   <call>:error=EINTR:p=X[:peer=P]            transparent
  *   short   <read-or-write call>:short=N[:p=X]          transparent
  *   signal  <blocking call>:signal=SIGUSR1:p=X          transparent (real EINTR)
+ *   shrink  <call or point>:shrink=GLOB:when=K[:peer=P]  destructive (real SIGBUS);
+ *           only for scenarios that declare `.shrink` (a ninth draw)
  * Calls come from the scenario's `.calls` list (default "read,write,poll");
  * "poll" is only used for eintr and signal (it has no byte count). An entry
  * "point=NAME" is a kill point: only the kill class targets it.
@@ -131,6 +133,16 @@ static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario 
         else
             n = snprintf(rule, sizeof(rule), "%s:short=%u:p=%s", call, 1 + below(r, 16),
                          probs[2 + below(r, 2)]);
+    } else if (!strcmp(cls, "shrink")) {
+        const char *call = pick_call(r, cs, PICK_ANY);
+        unsigned k = 1 + below(r, messages > 8 ? messages : 8);
+        if (!call || !s->shrink)
+            return;
+        if (peer)
+            n = snprintf(rule, sizeof(rule), "%s:shrink=%s:when=%u:peer=%s", call, s->shrink, k,
+                         peer);
+        else
+            n = snprintf(rule, sizeof(rule), "%s:shrink=%s:when=%u", call, s->shrink, k);
     } else { /* signal storm */
         const char *call = pick_call(r, cs, PICK_CALL);
         if (!call)
@@ -144,11 +156,12 @@ static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario 
         *off += (size_t)w;
 }
 
-/* The eight equally likely draws and the classes each needs. */
+/* The equally likely draws and the classes each needs; the ninth only for
+ * scenarios that declare `.shrink`. */
 static const struct {
     const char *label, *first, *second;
     unsigned needs;
-} draws[8] = {
+} draws[9] = {
     {"kill", "kill", NULL, IPCF__FAULT_KILL},
     {"kill", "kill", NULL, IPCF__FAULT_KILL},
     {"kill", "kill", NULL, IPCF__FAULT_KILL},
@@ -157,6 +170,7 @@ static const struct {
     {"signal", "signal", NULL, IPCF__FAULT_SIGNAL},
     {"eintr+short", "eintr", "short", IPCF__FAULT_EINTR | IPCF__FAULT_SHORT},
     {"kill+short", "kill", "short", IPCF__FAULT_KILL | IPCF__FAULT_SHORT},
+    {"shrink", "shrink", NULL, IPCF__FAULT_SHRINK},
 };
 
 int ipcf__fault_classes_parse(const char *list, unsigned *mask)
@@ -164,11 +178,9 @@ int ipcf__fault_classes_parse(const char *list, unsigned *mask)
     static const struct {
         const char *name;
         unsigned bit;
-    } names[] = {{"kill", IPCF__FAULT_KILL},
-                 {"eintr", IPCF__FAULT_EINTR},
-                 {"short", IPCF__FAULT_SHORT},
-                 {"signal", IPCF__FAULT_SIGNAL},
-                 {"all", IPCF__FAULT_ALL}};
+    } names[] = {{"kill", IPCF__FAULT_KILL},     {"eintr", IPCF__FAULT_EINTR},
+                 {"short", IPCF__FAULT_SHORT},   {"signal", IPCF__FAULT_SIGNAL},
+                 {"shrink", IPCF__FAULT_SHRINK}, {"all", IPCF__FAULT_ALL}};
     unsigned m = 0;
     const char *p = list;
     while (*p) {
@@ -203,13 +215,16 @@ const char *ipcf__plan_random(const struct ipcf_scenario *s, uint64_t iter_seed,
         split_calls("read,write,poll", &cs);
     if (cap)
         buf[0] = '\0';
+    unsigned ndraws = s->shrink ? 9 : 8;
+    if (!s->shrink && !(classes & ~IPCF__FAULT_SHRINK))
+        classes = IPCF__FAULT_ALL; /* only shrink asked, and none declared */
     /* Draw until a draw of allowed classes comes up (each class allows at
-     * least one of the eight, so 64 tries fail with odds below 2^-8). */
-    unsigned d = below(&r, 8);
+     * least one of the draws, so 64 tries fail with odds below 2^-8). */
+    unsigned d = below(&r, ndraws);
     for (unsigned tries = 0; (draws[d].needs & classes) != draws[d].needs && tries < 64; tries++)
-        d = below(&r, 8);
+        d = below(&r, ndraws);
     if ((draws[d].needs & classes) != draws[d].needs)
-        for (d = 0; (draws[d].needs & classes) != draws[d].needs; d++)
+        for (d = 0; d + 1 < ndraws && (draws[d].needs & classes) != draws[d].needs; d++)
             ;
     add_rule(&r, draws[d].first, s, &cs, messages, buf, cap, &off);
     if (draws[d].second)

@@ -75,7 +75,9 @@ int ipcf__cmd_list(int argc, char **argv)
                "  eintr    CALL:error=EINTR:p=X                   transparent\n"
                "  short    CALL:short=N[:p=X]                     transparent\n"
                "  signal   CALL:signal=SIGUSR1:p=X (storm)        transparent (real EINTR)\n"
-               "  mixes    eintr+short, kill+short\n");
+               "  mixes    eintr+short, kill+short\n"
+               "  shrink   SET:shrink=GLOB:when=K:peer=P           destructive (real SIGBUS);\n"
+               "           only scenarios that declare .shrink\n");
     }
     if (bugs) {
         printf("planted bugs (`run --bug NAME,...`):\n");

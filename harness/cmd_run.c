@@ -88,12 +88,14 @@ static void help(FILE *f)
             "judges the run (oracle over the ledger, process deaths, sanitizer reports,\n"
             "names audit) and writes a reproducer file for every iteration with findings.\n"
             "Without --plan, each iteration draws a random plan from (seed, iteration)\n"
-            "over the fault classes kill, eintr, short, signal (storm) and mixes of them.\n\n"
+            "over the fault classes kill, eintr, short, signal (storm), mixes of them, and\n"
+            "shrink (truncate a mapped segment) for scenarios that declare one.\n\n"
             "options:\n"
             "  --all               every scenario linked into this binary (round robin)\n"
             "  --plan PLAN         use this fault plan for every iteration\n"
-            "  --faults LIST       classes of random plans: kill,eintr,short,signal (default\n"
-            "                      all; a mix is drawn when both its classes are listed)\n"
+            "  --faults LIST       classes of random plans: kill,eintr,short,signal,shrink\n"
+            "                      (default all; a mix is drawn when both its classes are\n"
+            "                      listed; shrink only for scenarios that declare objects)\n"
             "  --seed S            campaign seed (default 1)\n"
             "  --iterations N      iterations per scenario (default 50 without --time)\n"
             "  --time D            time budget (e.g. 60s, 2m); stops at whichever comes first\n"
@@ -493,8 +495,8 @@ int ipcf__cmd_run(int argc, char **argv)
             break;
         case 'F':
             if (ipcf__fault_classes_parse(optarg, &c.faults) < 0)
-                return ipcf__usage_error("run", "bad --faults '%s' (kill,eintr,short,signal,all)",
-                                         optarg);
+                return ipcf__usage_error(
+                    "run", "bad --faults '%s' (kill,eintr,short,signal,shrink,all)", optarg);
             break;
         case 's':
             if (ipcf__parse_u64(optarg, &c.seed) < 0)

@@ -152,8 +152,12 @@ struct ipcf_scenario {
      * tags), for documentation and `list`; the audit checks every run name. */
     const char *names[IPCF_MAX_NAMES];
     /* Call sets random plans should target ("read,write"); NULL = the stream
-     * defaults (read, write, poll). */
+     * defaults (read, write, poll). "point=NAME" entries are kill points:
+     * only the kill and shrink classes target them. */
     const char *calls;
+    /* Glob of the objects random plans may truncate (the shrink class,
+     * e.g. "*ring*"); NULL = no shrink class for this scenario. */
+    const char *shrink;
     size_t shared_size; /* bytes of shared memory for the peers (0 = none) */
     unsigned messages;  /* default workload size (0 = 64) */
     /* Supervisor-side hooks, all optional. setup: 0 or -errno (an internal

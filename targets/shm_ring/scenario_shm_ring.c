@@ -553,9 +553,10 @@ IPCF_SCENARIO(shm_ring_posix,
                              "segment (re-opened by name; SIGBUS-guarded)",
               .peers = {{.name = "producer", .run = producer, .restarts = 2},
                         {.name = "consumer", .run = consumer, .restarts = 2}},
-              .streams = {RING_STREAM_DECL(RING_SEM)}, .names = {"ring"}, .calls = "poll,read",
-              .shared_size = sizeof(struct ring_shared), .messages = 32, .setup = setup_posix,
-              .check = ring_check, .teardown = ring_teardown);
+              .streams = {RING_STREAM_DECL(RING_SEM)}, .names = {"ring"},
+              .calls = "poll,read,point=ring.push.published,point=ring.pop.copied",
+              .shrink = "*ring*", .shared_size = sizeof(struct ring_shared), .messages = 32,
+              .setup = setup_posix, .check = ring_check, .teardown = ring_teardown);
 
 IPCF_SCENARIO(shm_ring_hostile,
               .description = "a hostile third peer rewrites head, slot length or payload while "
