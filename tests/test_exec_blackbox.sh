@@ -62,12 +62,16 @@ exec_finds() {
     [ -n "$REPRO" ] || fail "$label: no reproducer with verdict $verdict"
     grep -q "^x-cwd: $T\$" "$REPRO" || fail "$label: reproducer lacks x-cwd"
 }
-# replay_finds LABEL VERDICT : replay $REPRO from another directory (3 tries: kill races)
+# replay_finds LABEL VERDICT : replay $REPRO from another directory. A kill
+# races with the peer's next call, so the finding may not come back on every
+# run: `replay --check-determinism 5` exits 1 when it reproduced at least once
+# (and prints the rate); two such rounds, then it is a failure.
 replay_finds() {
     local label=$1 verdict=$2 i
-    for i in 1 2 3; do
-        (cd "$T/elsewhere" && timeout 60 "$X" replay "$REPRO") > "$T/rout" 2>&1
-        [ $? -eq 1 ] && grep -q "^verdict: $verdict" "$T/rout" && return 0
+    for i in 1 2; do
+        (cd "$T/elsewhere" && timeout 120 "$X" replay --check-determinism 5 "$REPRO") \
+            > "$T/rout" 2>&1
+        [ $? -eq 1 ] && grep -q "reproduced: [1-5]/5" "$T/rout" && return 0
     done
     cat "$T/rout"
     fail "$label: replay from another directory did not reproduce $verdict"
