@@ -125,7 +125,7 @@ static int op_child(void *argp)
     case 2:
         return ipcf_shm_queue_pop(a->q, b, sizeof(b), &len, 1000) == 0 ? 0 : 1;
     default:
-        return ipcf_shm_queue_validate(a->q) == 0 ? 0 : 1;
+        return ipcf_shm_queue_validate(a->q, 2000) == 0 ? 0 : 1;
     }
 }
 
@@ -160,8 +160,8 @@ static int kill_and_recover(const char *step, int op, int strict)
     struct child_arg a = {.q = q, .step = step, .op = op};
     expect_killed(spawn(op_child, &a));
     int committed = strstr(step, ".committed") != NULL;
-    int ok = ipcf_shm_queue_validate(q) == 0;
-    ok = ok && ipcf_shm_queue_stat(q, &st) == 0 && st.repairs == 1;
+    int ok = ipcf_shm_queue_validate(q, 2000) == 0;
+    ok = ok && ipcf_shm_queue_stat(q, &st, 2000) == 0 && st.repairs == 1;
     uint64_t want[3] = {1, 2, 3};
     size_t n = 2;
     const uint64_t *ids = want;
@@ -208,7 +208,7 @@ static void queue_basic(void **state)
     int64_t t0 = ipcft_now_ms();
     assert_int_equal(ipcf_shm_queue_push(q, b, elem_make(b, 99), 120), -IPCF_ETIMEDOUT);
     assert_true(ipcft_now_ms() - t0 >= 100);
-    assert_int_equal(ipcf_shm_queue_validate(q), 0);
+    assert_int_equal(ipcf_shm_queue_validate(q, 2000), 0);
     assert_int_equal(ipcf_shm_queue_pop(q, b, 4, &len, 0), -EMSGSIZE);
     for (uint64_t i = 10; i < 14; i++) {
         assert_int_equal(ipcf_shm_queue_pop(q, b, sizeof(b), &len, 0), 0);
@@ -217,7 +217,7 @@ static void queue_basic(void **state)
     }
     assert_int_equal(ipcf_shm_queue_pop(q, b, sizeof(b), &len, 0), -IPCF_ETIMEDOUT);
     struct ipcf_shm_queue_state st;
-    assert_int_equal(ipcf_shm_queue_stat(q, &st), 0);
+    assert_int_equal(ipcf_shm_queue_stat(q, &st, 2000), 0);
     assert_int_equal(st.pushes, 4);
     assert_int_equal(st.pops, 4);
     assert_int_equal(st.repairs, 0);
@@ -309,7 +309,7 @@ static void queue_many_processes(void **state)
     for (int i = 0; i < MP_PER * MP_PROD; i++)
         if (seen[i] != 1)
             fail_msg("element %d delivered %u times", i, (unsigned)seen[i]);
-    assert_int_equal(ipcf_shm_queue_validate(q), 0);
+    assert_int_equal(ipcf_shm_queue_validate(q, 2000), 0);
     munmap(seen, sz);
     ipcf_shm_queue_close(q);
 }
@@ -344,8 +344,8 @@ static void queue_repairer_killed_idempotent(void **state)
             expect_killed(spawn(op_child, &a));
             struct child_arg rep = {.q = q, .step = repair_steps[r], .op = 3};
             expect_killed(spawn(op_child, &rep)); /* dies inside its repair */
-            assert_int_equal(ipcf_shm_queue_validate(q), 0);
-            assert_int_equal(ipcf_shm_queue_stat(q, &st), 0);
+            assert_int_equal(ipcf_shm_queue_validate(q, 2000), 0);
+            assert_int_equal(ipcf_shm_queue_stat(q, &st, 2000), 0);
             /* "validated" is after the count: that repairer completed it */
             assert_int_equal(st.repairs, r == 3 ? 2 : 1);
             uint64_t want[2] = {1, 2};
@@ -379,7 +379,7 @@ static void queue_enotrecoverable(void **state)
     int64_t t0 = ipcft_now_ms();
     assert_int_equal(ipcf_shm_queue_push(q, b, elem_make(b, 5), 2000), -ENOTRECOVERABLE);
     assert_int_equal(ipcf_shm_queue_pop(q, b, sizeof(b), &len, 2000), -ENOTRECOVERABLE);
-    assert_int_equal(ipcf_shm_queue_validate(q), -ENOTRECOVERABLE);
+    assert_int_equal(ipcf_shm_queue_validate(q, 2000), -ENOTRECOVERABLE);
     ipcft_expect_exit0(spawn(notrec_child, &a), 5000);
     assert_true(ipcft_now_ms() - t0 < 1000); /* promptly, no waiting out timeouts */
     ipcf_shm_queue_close(q);
@@ -441,7 +441,7 @@ static void queue_waiter_not_stranded(void **state)
     push_id(q, 7);
     ipcft_expect_exit0(waiter, 8000);
     assert_true(ipcft_now_ms() - t0 < 2000);
-    assert_int_equal(ipcf_shm_queue_validate(q), 0);
+    assert_int_equal(ipcf_shm_queue_validate(q, 2000), 0);
     ipcf_shm_queue_close(q);
 
     /* nobody pushes: the waiter still returns, bounded */
@@ -452,7 +452,215 @@ static void queue_waiter_not_stranded(void **state)
     wait_sleeping(waiter);
     expect_killed(spawn(op_child, &k));
     ipcft_expect_exit0(waiter, 3000);
-    assert_int_equal(ipcf_shm_queue_validate(q), 0);
+    assert_int_equal(ipcf_shm_queue_validate(q, 2000), 0);
+    ipcf_shm_queue_close(q);
+}
+
+/* ---- waiters blocked inside pop across owner death ------------------------ */
+
+/* What a blocked waiter saw, written to a shared page (the child's exit code
+ * alone could not carry the time). */
+struct wout {
+    int rc;
+    int64_t ms; /* how long its pop took */
+    uint64_t id;
+};
+
+static struct wout *wout_map(void)
+{
+    struct wout *o =
+        mmap(NULL, sizeof(*o), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    assert_true(o != MAP_FAILED);
+    o->rc = 1; /* "never returned" */
+    return o;
+}
+
+struct wait_arg {
+    struct ipcf_shm_queue *q;
+    int timeout_ms;
+    struct wout *out;
+};
+
+static int pop_waiter(void *argp)
+{
+    struct wait_arg *a = argp;
+    unsigned char b[64];
+    size_t len = 0;
+    uint64_t id = 0;
+    int64_t t0 = ipcft_now_ms();
+    int rc = ipcf_shm_queue_pop(a->q, b, sizeof(b), &len, a->timeout_ms);
+    a->out->ms = ipcft_now_ms() - t0;
+    if (rc == 0 && !elem_check(b, len, &id))
+        rc = -IPCF_ECORRUPT;
+    a->out->id = id;
+    __atomic_store_n(&a->out->rc, rc, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* Start a waiter blocked in pop(timeout_ms) on the (empty) queue. */
+static pid_t start_waiter(struct wait_arg *w, struct ipcf_shm_queue *q, int timeout_ms)
+{
+    *w = (struct wait_arg){.q = q, .timeout_ms = timeout_ms, .out = wout_map()};
+    pid_t pid = spawn(pop_waiter, w);
+    wait_sleeping(pid);
+    assert_int_equal(__atomic_load_n(&w->out->rc, __ATOMIC_ACQUIRE), 1); /* blocked in pop */
+    return pid;
+}
+
+/* Reap the waiter within limit_ms. 0 if it returned by itself; -ETIMEDOUT if
+ * it was still blocked and the bounded wait killed it (a hang). */
+static int reap_waiter(pid_t pid, int limit_ms)
+{
+    int st = 0;
+    int rc = ipcft_wait(pid, limit_ms, &st);
+    if (rc == 0 && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+        fail_msg("waiter died: status 0x%x", st);
+    return rc;
+}
+
+/* (a) The owner is SIGKILLed inside push (undo record logged, mutex held);
+ * the next locker leaves the mutex unrecoverable, either because it forgets
+ * pthread_mutex_consistent (the planted bug mutex_no_consistent, in that
+ * locker only) or because the repair is refused (the record is garbage). A
+ * consumer blocked in pop(5 s) the whole time must return -ENOTRECOVERABLE
+ * promptly, not at its timeout and not never; so must every later caller,
+ * including validate (which must not wait out its lock timeout). The waiter
+ * is SIGSTOPped (still inside pop, asleep on the change counter) while the
+ * owner dies and the next locker acts, so that it cannot become that next
+ * locker itself (it re-checks every 50 ms and would repair correctly); it is
+ * resumed once the mutex is unrecoverable and must return within 1 s. */
+static int no_consistent_locker(void *argp)
+{
+    struct child_arg *a = argp;
+    if (ipcf_bugs_set("mutex_no_consistent") < 0)
+        return 3;
+    return ipcf_shm_queue_validate(a->q, 2000) == 0 ? 0 : 1; /* repairs, no consistent */
+}
+
+static void waiter_meets_unrecoverable(int refused)
+{
+    struct ipcf_shm_queue *q;
+    struct wait_arg w;
+    unsigned char b[64];
+    size_t size;
+    assert_int_equal(ipcf_shm_queue_create(NULL, 4, 64, &q), 0);
+    pid_t waiter = start_waiter(&w, q, 5000);
+    assert_int_equal(kill(waiter, SIGSTOP), 0);
+    struct child_arg k = {.q = q, .step = "shm_mutex.push.logged", .op = 1};
+    expect_killed(spawn(op_child, &k));
+    if (refused) {
+        unsigned char *m = ipcf_shm_queue_mem(q, &size);
+        ((struct ipcf_shm_queue_undo *)(m + IPCF_QUEUE_OFF_UNDO))->op = 99;
+        assert_int_equal(ipcf_shm_queue_push(q, b, elem_make(b, 5), 0), -ENOTRECOVERABLE);
+    } else {
+        ipcft_expect_exit0(spawn(no_consistent_locker, &k), 5000);
+    }
+    /* other peers keep knocking, as in the scenario */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ipcf_shm_queue_push(q, b, elem_make(b, 6), 0), -ENOTRECOVERABLE);
+    assert_int_equal(__atomic_load_n(&w.out->rc, __ATOMIC_ACQUIRE), 1); /* still in pop */
+    int64_t t0 = ipcft_now_ms();
+    assert_int_equal(kill(waiter, SIGCONT), 0);
+    if (reap_waiter(waiter, 7000) < 0)
+        fail_msg("%s: the waiter blocked in pop(5 s) hung (killed after 7 s)",
+                 refused ? "refused repair" : "mutex_no_consistent");
+    int64_t took = ipcft_now_ms() - t0;
+    if (w.out->rc != -ENOTRECOVERABLE)
+        fail_msg("waiter: %d (%s), want -ENOTRECOVERABLE", w.out->rc, ipcf_strerror(w.out->rc));
+    if (took > 1000)
+        fail_msg("waiter returned %lld ms after resuming", (long long)took);
+    print_message("%s: waiter returned -ENOTRECOVERABLE %lld ms after resuming "
+                  "(its pop took %lld ms of 5000)\n",
+                  refused ? "refused repair" : "mutex_no_consistent", (long long)took,
+                  (long long)w.out->ms);
+    t0 = ipcft_now_ms();
+    assert_int_equal(ipcf_shm_queue_validate(q, 3000), -ENOTRECOVERABLE);
+    assert_true(ipcft_now_ms() - t0 < 100); /* detected at once, no lock wait */
+    munmap(w.out, sizeof(*w.out));
+    ipcf_shm_queue_close(q);
+}
+
+static void queue_waiter_unrecoverable(void **state)
+{
+    waiter_meets_unrecoverable(0);
+    waiter_meets_unrecoverable(1);
+}
+
+/* (b) Plain owner death with a correct repair: the blocked consumer carries
+ * on. Killed after its commit, the producer never woke anyone: the waiter
+ * must find the element by itself (its next re-check locks, repairs, pops).
+ * Killed before its commit: rolled back, and a later push reaches the waiter. */
+static void queue_waiter_owner_death(void **state)
+{
+    struct ipcf_shm_queue *q;
+    struct ipcf_shm_queue_state st;
+    struct wait_arg w;
+    assert_int_equal(ipcf_shm_queue_create(NULL, 4, 64, &q), 0);
+    pid_t waiter = start_waiter(&w, q, 5000);
+    struct child_arg k = {.q = q, .step = "shm_mutex.push.committed", .op = 1};
+    expect_killed(spawn(op_child, &k)); /* pushed id 3, died before waking anyone */
+    int64_t t0 = ipcft_now_ms();
+    if (reap_waiter(waiter, 7000) < 0)
+        fail_msg("waiter hung after the producer died past its commit");
+    if (w.out->rc != 0 || w.out->id != 3)
+        fail_msg("waiter: rc %d id %llu, want 0 / 3", w.out->rc, (unsigned long long)w.out->id);
+    assert_true(ipcft_now_ms() - t0 < 1000); /* its own re-check, not its timeout */
+    assert_int_equal(ipcf_shm_queue_stat(q, &st, 1000), 0);
+    assert_int_equal(st.repairs, 1);
+    munmap(w.out, sizeof(*w.out));
+
+    waiter = start_waiter(&w, q, 5000);
+    k.step = "shm_mutex.push.published";
+    expect_killed(spawn(op_child, &k)); /* rolled back by the next locker */
+    push_id(q, 8);
+    if (reap_waiter(waiter, 7000) < 0)
+        fail_msg("waiter hung after a rolled-back push");
+    if (w.out->rc != 0 || w.out->id != 8)
+        fail_msg("waiter: rc %d id %llu, want 0 / 8", w.out->rc, (unsigned long long)w.out->id);
+    assert_int_equal(ipcf_shm_queue_validate(q, 1000), 0);
+    uint64_t none[1] = {0};
+    expect_contents(q, none, 0);
+    munmap(w.out, sizeof(*w.out));
+    ipcf_shm_queue_close(q);
+}
+
+/* A LIVE process keeps the mutex for 2 s while a consumer waits in pop(300):
+ * the consumer's re-lock after its sleep is bounded too, so it returns
+ * -IPCF_ETIMEDOUT near 300 ms (glibc's pthread_cond_timedwait would return
+ * only when the holder unlocks). */
+static void stall_hook(const char *step)
+{
+    if (!strcmp(step, "shm_mutex.push.locked"))
+        usleep(2000 * 1000);
+}
+
+static int stalling_pusher(void *argp)
+{
+    struct child_arg *a = argp;
+    unsigned char b[64];
+    ipcf_step_set_hook(stall_hook);
+    return ipcf_shm_queue_push(a->q, b, elem_make(b, 4), 1000) == 0 ? 0 : 1;
+}
+
+static void queue_waiter_live_holder_bounded(void **state)
+{
+    struct ipcf_shm_queue *q;
+    struct wait_arg w;
+    assert_int_equal(ipcf_shm_queue_create(NULL, 4, 64, &q), 0);
+    pid_t waiter = start_waiter(&w, q, 300);
+    struct child_arg h = {.q = q};
+    pid_t holder = spawn(stalling_pusher, &h);
+    if (reap_waiter(waiter, 5000) < 0)
+        fail_msg("waiter hung behind a live holder");
+    if (w.out->rc != -IPCF_ETIMEDOUT || w.out->ms > 1000)
+        fail_msg("waiter: %d after %lld ms, want -IPCF_ETIMEDOUT within ~300 ms", w.out->rc,
+                 (long long)w.out->ms);
+    print_message("live holder: pop(300) returned -IPCF_ETIMEDOUT after %lld ms\n",
+                  (long long)w.out->ms);
+    ipcft_expect_exit0(holder, 5000);
+    uint64_t want[1] = {4};
+    expect_contents(q, want, 1);
+    munmap(w.out, sizeof(*w.out));
     ipcf_shm_queue_close(q);
 }
 
@@ -482,7 +690,7 @@ static void queue_bug_no_consistent(void **state)
         struct child_arg a = {.q = q, .step = "shm_mutex.push.logged", .op = 1};
         expect_killed(spawn(op_child, &a));
         assert_int_equal(ipcf_bugs_set(bug ? "mutex_no_consistent" : ""), 0);
-        assert_int_equal(ipcf_shm_queue_validate(q), 0); /* the repairing locker */
+        assert_int_equal(ipcf_shm_queue_validate(q, 2000), 0); /* the repairing locker */
         int rc = ipcf_shm_queue_pop(q, b, sizeof(b), &len, 0);
         assert_int_equal(ipcf_bugs_set(""), 0);
         ipcf_shm_queue_close(q);
@@ -491,6 +699,34 @@ static void queue_bug_no_consistent(void **state)
         else if (rc != -ENOTRECOVERABLE)
             fail_msg("mutex_no_consistent: next locker got %d, not ENOTRECOVERABLE", rc);
     }
+}
+
+/* mutex_unbounded_wait: waiters sleep without a timeout and the refusal does
+ * not wake them. The consumer blocked in pop(1 s) when the repair is refused
+ * never returns: the test's bounded wait must kill it (the hang is caught).
+ * The same sequence without the bug returns -ENOTRECOVERABLE promptly
+ * (queue_waiter_unrecoverable). */
+static void queue_bug_unbounded_wait(void **state)
+{
+    struct ipcf_shm_queue *q;
+    struct wait_arg w;
+    unsigned char b[64];
+    size_t size;
+    assert_int_equal(ipcf_shm_queue_create(NULL, 4, 64, &q), 0);
+    assert_int_equal(ipcf_bugs_set("mutex_unbounded_wait"), 0);
+    pid_t waiter = start_waiter(&w, q, 1000);
+    struct child_arg k = {.q = q, .step = "shm_mutex.push.logged", .op = 1};
+    expect_killed(spawn(op_child, &k));
+    unsigned char *m = ipcf_shm_queue_mem(q, &size);
+    ((struct ipcf_shm_queue_undo *)(m + IPCF_QUEUE_OFF_UNDO))->op = 99;
+    int rc = ipcf_shm_queue_push(q, b, elem_make(b, 5), 0);
+    int hung = reap_waiter(waiter, 2500) == -ETIMEDOUT;
+    assert_int_equal(ipcf_bugs_set(""), 0);
+    munmap(w.out, sizeof(*w.out));
+    ipcf_shm_queue_close(q);
+    assert_int_equal(rc, -ENOTRECOVERABLE);
+    if (!hung)
+        fail_msg("mutex_unbounded_wait: the waiter still returned in time");
 }
 
 static void queue_bug_no_unlink(void **state)
@@ -579,9 +815,13 @@ int main(void)
         cmocka_unit_test(queue_repairer_killed_idempotent),
         cmocka_unit_test(queue_enotrecoverable),
         cmocka_unit_test(queue_waiter_not_stranded),
+        cmocka_unit_test(queue_waiter_unrecoverable),
+        cmocka_unit_test(queue_waiter_owner_death),
+        cmocka_unit_test(queue_waiter_live_holder_bounded),
         cmocka_unit_test(queue_fuzz_entry),
         cmocka_unit_test(queue_bug_no_repair),
         cmocka_unit_test(queue_bug_no_consistent),
+        cmocka_unit_test(queue_bug_unbounded_wait),
         cmocka_unit_test(queue_bug_no_unlink),
     };
     return cmocka_run_group_tests(tests, ipcft_group_setup, ipcft_group_teardown);

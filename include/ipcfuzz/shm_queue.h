@@ -1,7 +1,7 @@
 /* ipcfuzz/shm_queue.h — bounded MPMC queue in shared memory under a robust,
- * process-shared mutex and two process-shared condition variables
- * (CLOCK_MONOTONIC). Implementation and the crash-repair reasoning:
- * targets/shm_mutex/shm_mutex.c.
+ * process-shared mutex; waiters sleep on a futex change counter in the
+ * segment (no condition variable). Implementation, the crash-repair and the
+ * wake-up reasoning: targets/shm_mutex/shm_mutex.c.
  *
  * Semantics (what the oracle may rely on):
  *  - push and pop are atomic with respect to the death of any process: an
@@ -14,9 +14,11 @@
  *    or validation fails it unlocks without pthread_mutex_consistent, the mutex
  *    becomes unrecoverable and every later call returns -ENOTRECOVERABLE
  *    promptly (no hang);
- *  - every wait is bounded by the caller's timeout (-IPCF_ETIMEDOUT); waiters
- *    re-check the queue at least every 50 ms, so a dead owner or a lost
- *    wake-up cannot strand them.
+ *  - every wait is bounded by the caller's timeout (-IPCF_ETIMEDOUT),
+ *    including re-taking the mutex after a sleep (a live owner that keeps it
+ *    costs at most the timeout); waiters re-check the queue at least every
+ *    50 ms, so a dead owner or a missing wake-up cannot strand them, and the
+ *    unrecoverable state wakes every waiter, which returns -ENOTRECOVERABLE.
  */
 #ifndef IPCFUZZ_SHM_QUEUE_H
 #define IPCFUZZ_SHM_QUEUE_H
@@ -92,12 +94,17 @@ IPCF_MUST_CHECK int ipcf_shm_queue_push(struct ipcf_shm_queue *q, const void *p,
 IPCF_MUST_CHECK int ipcf_shm_queue_pop(struct ipcf_shm_queue *q, void *buf, size_t cap, size_t *len,
                                        int timeout_ms);
 
-/* Copy of the state under the lock (repairing first if needed). 0 or error. */
-IPCF_MUST_CHECK int ipcf_shm_queue_stat(struct ipcf_shm_queue *q, struct ipcf_shm_queue_state *st);
+/* Copy of the state under the lock (repairing first if needed), taking the
+ * lock within timeout_ms. 0, -IPCF_ETIMEDOUT (a live owner kept the lock),
+ * -ENOTRECOVERABLE (at once), or a repair error. */
+IPCF_MUST_CHECK int ipcf_shm_queue_stat(struct ipcf_shm_queue *q, struct ipcf_shm_queue_state *st,
+                                        int timeout_ms);
 
-/* Validate under the lock: geometry, 0 <= tail - head <= capacity, no pending
- * undo record, every element's length, position and checksum. */
-IPCF_MUST_CHECK int ipcf_shm_queue_validate(struct ipcf_shm_queue *q);
+/* Validate under the lock (taken within timeout_ms, repairing first if its
+ * owner died): geometry, 0 <= tail - head <= capacity, no pending undo
+ * record, every element's length, position and checksum. 0, -IPCF_ECORRUPT,
+ * -IPCF_ETIMEDOUT, -ENOTRECOVERABLE (at once, without waiting). */
+IPCF_MUST_CHECK int ipcf_shm_queue_validate(struct ipcf_shm_queue *q, int timeout_ms);
 
 /* The same checks on a quiescent image (size bytes at base), without the
  * mutex: for the harness after recovery and for fuzz targets. 0 or

@@ -48,17 +48,27 @@
 #define NPROD      2
 #define NPEERS     4 /* producer1, producer2, consumer1, consumer2 */
 #define GONE_MS    1000
-#define STALL_MS   1500 /* nobody committed anything this long while we wait: give up */
-/* Pushes and pops never block inside the queue (timeout 0: a full/empty or
- * contended queue is -IPCF_ETIMEDOUT at once); the peers wait outside, in
- * poll(). Blocking in the queue's condvar wait is deliberately not exercised:
- * glibc condvars are not robust (targets/shm_mutex/README.md, known limit):
- * the re-lock at the end of pthread_cond_timedwait has no timeout, and a
- * waiter caught there when the mutex goes unrecoverable stays blocked for
- * good (observed with mutex_no_consistent: a `hang` whose occurrence depends
- * on scheduling, which would make the verdict irreproducible). */
-#define POP_WAIT  0
-#define PUSH_WAIT 0
+#define STALL_MS   1500
+#define CHECK_LOCK_MS                                                                              \
+    1000 /* check(): every peer is gone, nobody may hold the lock */ /* nobody committed anything  \
+                                                                        this long while we wait:   \
+                                                                        give up */
+/* Two ways to wait, so a campaign exercises both: producer1 and consumer1
+ * never block inside the queue (timeout 0: a full/empty or contended queue is
+ * -IPCF_ETIMEDOUT at once) and wait outside, in poll() (the intercepted call
+ * random plans target); producer2 and consumer2 block INSIDE push/pop for up
+ * to BLOCK_MS — asleep on the queue's futex change counter or in its bounded
+ * re-lock — while their peers are killed inside the critical section. The
+ * queue promises that such a waiter is never stranded: it returns with the
+ * element, -IPCF_ETIMEDOUT, or -ENOTRECOVERABLE at once when the mutex goes
+ * unrecoverable (targets/shm_mutex/README.md). */
+#define BLOCK_MS 200
+
+/* How long peer `me` waits inside the queue per call. */
+static int queue_wait_ms(int me)
+{
+    return me == 1 || me == 3 ? BLOCK_MS : 0;
+}
 
 struct mq_shared {
     int32_t pid[NPEERS];
@@ -209,13 +219,14 @@ static int run_producer(struct ipcf_peer_ctx *ctx)
         size_t len = payload(ctx->seed, stream, seq, buf);
         g.seq = seq;
         (void)ipcf_ledger_send_begin(stream, seq, buf, len);
-        rc = ipcf_shm_queue_push(q, buf, len, PUSH_WAIT);
+        rc = ipcf_shm_queue_push(q, buf, len, queue_wait_ms(g.me));
         if (rc == -IPCF_ETIMEDOUT) { /* full: are the consumers still there? */
             if (peer_gone(sh, 2, dead_since) && peer_gone(sh, 3, dead_since))
                 break;
             if (ipcf__ms_left(deadline) == 0 || stalled(sh, &stall))
                 return finish(ctx, q, rc);
-            nap_poll();
+            if (!queue_wait_ms(g.me))
+                nap_poll();
             continue;
         }
         if (rc < 0)
@@ -229,7 +240,7 @@ static int run_producer(struct ipcf_peer_ctx *ctx)
 /* A lock-free glance at head == tail (the state block's documented offset):
  * once no producer is left, nothing makes it non-empty again; a dead pusher's
  * half-done push (tail advanced, to be rolled back) only makes us pop once
- * more, which repairs it. (ipcf_shm_queue_stat would lock, for up to 5 s.) */
+ * more, which repairs it. (ipcf_shm_queue_stat would take the lock.) */
 static int looks_empty(const struct ipcf_shm_queue *q)
 {
     const struct ipcf_shm_queue_state *st =
@@ -250,7 +261,7 @@ static int run_consumer(struct ipcf_peer_ctx *ctx)
     for (;;) {
         size_t len = 0;
         g.hook_len = 0;
-        rc = ipcf_shm_queue_pop(q, g.buf, sizeof(g.buf), &len, POP_WAIT);
+        rc = ipcf_shm_queue_pop(q, g.buf, sizeof(g.buf), &len, queue_wait_ms(g.me));
         if (rc == 0) {
             if (g.hook_len != len) {
                 fprintf(stderr, "%s: popped %zu bytes, payload says %zu\n", ctx->peer, len,
@@ -267,7 +278,8 @@ static int run_consumer(struct ipcf_peer_ctx *ctx)
             break;
         if (ipcf__ms_left(deadline) == 0 || stalled(sh, &stall))
             return finish(ctx, q, rc);
-        nap_poll();
+        if (!queue_wait_ms(g.me))
+            nap_poll();
     }
     return finish(ctx, q, 0);
 }
@@ -294,9 +306,9 @@ static int mq_check(struct ipcf_scenario_ctx *ctx)
 {
     struct mq_shared *sh = ctx->shared;
     struct ipcf_shm_queue_state st;
-    int rc = ipcf_shm_queue_validate(g_q);
+    int rc = ipcf_shm_queue_validate(g_q, CHECK_LOCK_MS);
     if (rc == 0)
-        rc = ipcf_shm_queue_stat(g_q, &st);
+        rc = ipcf_shm_queue_stat(g_q, &st, CHECK_LOCK_MS);
     if (rc < 0) {
         snprintf(ctx->detail, sizeof(ctx->detail), "queue after the run: %s%s", ipcf_strerror(rc),
                  rc == -IPCF_ETIMEDOUT ? " (the mutex cannot be taken: left unrecoverable or "

@@ -4,9 +4,8 @@
  * Layout (offsets; static_asserted):
  *   0    geometry (40 B, written once by format, read once at attach)
  *   64   pthread_mutex_t   (PROCESS_SHARED | ROBUST)
- *   128  pthread_cond_t not_empty  (PROCESS_SHARED, CLOCK_MONOTONIC)
- *   192  pthread_cond_t not_full
- *   256  state  {head, tail, repairs, pushes, pops}      (under the mutex)
+ *   128  uint32_t change   (futex word: the change counter, see WAITING)
+ *   256  state  {head, tail, repairs, pushes, pops, unrecoverable}
  *   320  undo   {op, old_head, old_tail}                 (under the mutex)
  *   384  slots  capacity x slot_size: {len, sum, pos, payload}
  * Element at position p lives in slot p % capacity; its checksum is keyed by p.
@@ -53,37 +52,88 @@
  *    pthread_mutex_consistent: the next repairer finds op == NONE, validates
  *    and marks consistent.
  *  - If the record is inconsistent or the restored queue does not validate
- *    (a hostile writer, memory corruption), the repairer refuses: it unlocks
- *    WITHOUT pthread_mutex_consistent, the kernel/glibc mark the mutex
- *    unrecoverable, and every later lock returns ENOTRECOVERABLE at once —
- *    an explicit, permanent error instead of silently serving a broken queue.
+ *    (a hostile writer, memory corruption), the repairer refuses: it sets
+ *    st.unrecoverable, bumps the change counter, unlocks WITHOUT
+ *    pthread_mutex_consistent (glibc marks the mutex unrecoverable) and wakes
+ *    every waiter. Every later call returns -ENOTRECOVERABLE at once — an
+ *    explicit, permanent error instead of silently serving a broken queue.
+ *    A locker that meets ENOTRECOVERABLE from glibc without the flag set (the
+ *    mutex_no_consistent bug, or any foreign code that forgot
+ *    pthread_mutex_consistent) sets the flag and wakes everyone the same way.
  *
- * WAITERS ARE NOT STRANDED
+ * WAITING: NO CONDITION VARIABLE, A FUTEX CHANGE COUNTER
  *
- * Waiters block in pthread_cond_timedwait for at most 50 ms at a time and
- * re-check the predicate after every wake-up, timeout or repair. A dead owner
- * cannot strand them: (1) it never signals, but the slice timeout wakes the
- * waiter anyway; (2) re-acquiring the mutex inside the wait returns
- * EOWNERDEAD to the waiter, which repairs like any locker; (3) a process killed
- * while itself waiting stays counted as a waiter inside glibc's condvar and may
- * absorb a later signal (a lost wake-up for a live waiter) — bounded by the
- * same slice. Known limit: glibc condvars are not robust; a process killed
- * inside pthread_cond_signal/timedwait while holding the condvar's internal
- * lock could wedge later condvar calls. None of our kill points is inside
- * glibc; a futex sequence counter would remove this hazard (future work).
- * The mutex itself is taken with trylock, then pthread_mutex_timedlock
- * (CLOCK_REALTIME: glibc's robust timed lock; sanitizers intercept it), bounded
- * by the caller's timeout. A refused repair also sets st.unrecoverable, so
- * later callers fail at once (see lock_queue).
+ * Why not pthread_cond_timedwait (measured on glibc 2.36, see README): its
+ * timeout bounds only the sleep; re-acquiring the mutex afterwards is an
+ * UNTIMED lock. A 200 ms timed wait returned after 3 s while a live process
+ * held the mutex for 3 s, and it never returned while the mutex word was
+ * left held (glibc's pthread_mutex_trylock on an unrecoverable robust mutex
+ * returns ENOTRECOVERABLE but leaves the word holding the caller's tid, on no
+ * robust list, so not even that caller's death frees it). glibc condvars are
+ * not robust either (a process killed inside pthread_cond_* can wedge them).
+ * So waiters never enter glibc's condvar, and the mutex is only ever taken
+ * with a deadline.
+ *
+ * The design: `change` is a 32-bit counter in the segment. Every operation
+ * that can make a waiter's predicate true — a committed push or pop, a repair,
+ * entering the unrecoverable state — adds 1 to it with a release RMW while it
+ * still holds the mutex, and after unlocking issues FUTEX_WAKE(all) on it
+ * (a refuser stores st.unrecoverable before its unlock and increments right
+ * after it: still after any waiter's read of the counter). A waiter (push on a full queue, pop on
+ * an empty one), holding the mutex with its predicate false:
+ *   1. reads v = change (under the mutex), unlocks;
+ *   2. FUTEX_WAIT(&change, v, min(time left, SLICE_MS)) — the kernel sleeps
+ *      only if change still equals v, checked atomically against FUTEX_WAKE
+ *      on the same word (both run under the futex hash-bucket lock);
+ *   3. whatever the outcome (woken, EAGAIN = value already moved, EINTR,
+ *      slice or deadline elapsed), re-takes the mutex with a lock bounded by
+ *      its deadline and re-checks its predicate, the unrecoverable flag and
+ *      the deadline.
+ * No lost wake-up: an operation that makes the predicate true must take the
+ * mutex after the waiter released it in step 1 (under the mutex the waiter saw
+ * the predicate false), so its increment comes after the waiter's read of v.
+ * Either the increment precedes the kernel's check in step 2 (EAGAIN: no
+ * sleep) or the waiter is already queued on the futex when the waker's
+ * FUTEX_WAKE (issued after its increment) runs. Memory ordering: the counter
+ * carries no data — the waiter reads the queue only after re-acquiring the
+ * mutex, which orders it after the waker's critical section; the release on
+ * the increment only makes the flag store of a refuser (st.unrecoverable,
+ * stored before the increment) visible to a waiter that saw the new value.
+ * A 32-bit wrap would need exactly 2^32 operations between steps 1 and 2;
+ * even then the wait is bounded by the slice.
+ *
+ * Owner death cannot strand a waiter: (1) a dead owner never increments or
+ * wakes, but the slice (SLICE_MS) ends every sleep and the waiter re-locks:
+ * the robust mutex hands it EOWNERDEAD and it repairs like any locker, then
+ * sees the committed element of a push whose owner died after its commit but
+ * before its wake; (2) a waker killed between its unlock and its FUTEX_WAKE
+ * is the same case; (3) a waiter killed while sleeping holds nothing (no
+ * waiter count, no condvar state); (4) a live owner that keeps the mutex
+ * (stopped, looping) costs the waiter at most its deadline: the re-lock is
+ * bounded, and the call returns -IPCF_ETIMEDOUT; (5) the unrecoverable state
+ * wakes everyone (flag + increment + wake), and each wait step checks the
+ * flag, so a waiter returns -ENOTRECOVERABLE at once.
+ *
+ * Taking the mutex (lock_queue): the shared flag first, then
+ * pthread_mutex_clocklock(CLOCK_MONOTONIC, deadline) — it returns EOWNERDEAD
+ * for a dead owner, ENOTRECOVERABLE for an unrecoverable mutex (leaving the
+ * word free, unlike trylock), ETIMEDOUT at the deadline; an uncontended
+ * mutex is taken even when the deadline has passed (timeout 0 = try once).
+ * pthread_mutex_trylock is never used outside TSan builds (the glibc bug
+ * above). Under TSan see lock_queue for the polling workaround it still needs
+ * and why the flag keeps it correct despite that bug.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,6 +147,8 @@ IPCF_BUG_DEFINE(mutex_no_repair, "shm queue treats EOWNERDEAD as success without
 IPCF_BUG_DEFINE(mutex_no_consistent, "shm queue repairs after EOWNERDEAD but never calls "
                                      "pthread_mutex_consistent");
 IPCF_BUG_DEFINE(mutex_no_unlink, "shm queue close leaves the POSIX shm name behind");
+IPCF_BUG_DEFINE(mutex_unbounded_wait, "shm queue waiters sleep with no timeout and the "
+                                      "unrecoverable path wakes nobody");
 
 /* Built with ThreadSanitizer (gcc defines __SANITIZE_THREAD__, clang has the feature). */
 #if defined(__SANITIZE_THREAD__)
@@ -111,7 +163,7 @@ IPCF_BUG_DEFINE(mutex_no_unlink, "shm queue close leaves the POSIX shm name behi
 #endif
 
 #define Q_MAGIC   0x31554D5146435049ull /* "IPCFQMU1" */
-#define Q_VERSION 1u
+#define Q_VERSION 2u                    /* 2: futex change counter replaced the condvars */
 #define ELEM_HDR  16u
 #define SLICE_MS  50
 
@@ -130,8 +182,8 @@ struct q_shared {
     struct q_geom g;
     uint8_t pad0[64 - sizeof(struct q_geom)];
     alignas(64) pthread_mutex_t mutex;
-    alignas(64) pthread_cond_t not_empty;
-    alignas(64) pthread_cond_t not_full;
+    alignas(64) uint32_t change; /* futex word: bumped by every change (WAITING) */
+    uint8_t pad1[128 - sizeof(uint32_t)];
     alignas(64) struct ipcf_shm_queue_state st;
     alignas(64) struct ipcf_shm_queue_undo undo;
     alignas(64) uint8_t slots[];
@@ -144,10 +196,9 @@ struct q_elem {
 };
 
 _Static_assert(sizeof(struct q_geom) == 40, "geometry size");
-_Static_assert(sizeof(pthread_mutex_t) <= 64 && sizeof(pthread_cond_t) <= 64, "sync objects");
+_Static_assert(sizeof(pthread_mutex_t) <= 64, "mutex size");
 _Static_assert(offsetof(struct q_shared, mutex) == 64, "mutex offset");
-_Static_assert(offsetof(struct q_shared, not_empty) == 128, "condvar offset");
-_Static_assert(offsetof(struct q_shared, not_full) == 192, "condvar offset");
+_Static_assert(offsetof(struct q_shared, change) == 128, "change counter offset");
 _Static_assert(offsetof(struct q_shared, st) == IPCF_QUEUE_OFF_STATE, "state offset");
 _Static_assert(offsetof(struct q_shared, undo) == IPCF_QUEUE_OFF_UNDO, "undo offset");
 _Static_assert(offsetof(struct q_shared, slots) == IPCF_QUEUE_OFF_SLOTS, "slots offset");
@@ -161,6 +212,8 @@ struct ipcf_shm_queue {
     pid_t creator;
     char name[IPCF_NAME_MAX];
     uint32_t capacity, elem_max, slot_size;
+    int wake; /* a change was counted under the mutex: FUTEX_WAKE after unlocking
+                 (only touched with the mutex held) */
 };
 
 /* Release store / acquire load of a 64- or 32-bit shared field. */
@@ -287,10 +340,11 @@ int ipcf_shm_queue_repair_mem(void *base, size_t size)
 
 /* ---- segment lifecycle -------------------------------------------------- */
 
+/* Initialise the robust process-shared mutex of a fresh image (the change
+ * counter is already 0). 0 or -errno. */
 static int init_sync(struct q_shared *s)
 {
     pthread_mutexattr_t ma;
-    pthread_condattr_t ca;
     int rc;
     if ((rc = pthread_mutexattr_init(&ma)))
         return -rc;
@@ -300,18 +354,6 @@ static int init_sync(struct q_shared *s)
     if (!rc)
         rc = pthread_mutex_init(&s->mutex, &ma);
     pthread_mutexattr_destroy(&ma);
-    if (rc)
-        return -rc;
-    if ((rc = pthread_condattr_init(&ca)))
-        return -rc;
-    rc = pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
-    if (!rc)
-        rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    if (!rc)
-        rc = pthread_cond_init(&s->not_empty, &ca);
-    if (!rc)
-        rc = pthread_cond_init(&s->not_full, &ca);
-    pthread_condattr_destroy(&ca);
     return -rc;
 }
 
@@ -462,29 +504,81 @@ void *ipcf_shm_queue_mem(const struct ipcf_shm_queue *q, size_t *size)
     return q->s;
 }
 
-/* ---- locking and repair -------------------------------------------------- */
+/* ---- time, futex ---------------------------------------------------------- */
 
-static struct timespec deadline_after(clockid_t clk, int ms)
+static int64_t now_ms(void)
 {
     struct timespec ts;
-    clock_gettime(clk, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Absolute deadline timeout_ms from now (negative counts as 0). */
+static int64_t deadline_in(int timeout_ms)
+{
+    return now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+}
+
+static struct timespec ms_to_ts(int64_t ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
     return ts;
 }
 
-static int ts_before(const struct timespec *a, const struct timespec *b)
+/* FUTEX_WAIT on a word of a MAP_SHARED mapping (hence not FUTEX_PRIVATE):
+ * sleep while *word == expect, at most ms milliseconds (ms < 0: no limit —
+ * only the planted bug mutex_unbounded_wait does that). Returns 0 (woken),
+ * -EAGAIN (the word had already changed), -EINTR or -ETIMEDOUT: every one of
+ * them means "re-check", so callers do not distinguish them. */
+static int futex_wait_ms(uint32_t *word, uint32_t expect, int64_t ms)
 {
-    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+    struct timespec rel = ms_to_ts(ms >= 0 ? ms : 0);
+    long rc = syscall(SYS_futex, word, FUTEX_WAIT, expect, ms >= 0 ? &rel : NULL, NULL, 0);
+    return rc < 0 ? -errno : 0;
+}
+
+static void futex_wake_all(uint32_t *word)
+{
+    (void)syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* ---- locking and repair -------------------------------------------------- */
+
+/* Count a change (mutex held): waiters see it after our unlock. */
+static void note_change(struct ipcf_shm_queue *q)
+{
+    __atomic_add_fetch(&q->s->change, 1, __ATOMIC_RELEASE);
+    q->wake = 1;
+}
+
+/* Release the mutex, then wake the waiters if a change was counted. */
+static void unlock_queue(struct ipcf_shm_queue *q)
+{
+    int wake = q->wake;
+    q->wake = 0;
+    pthread_mutex_unlock(&q->s->mutex);
+    if (wake)
+        futex_wake_all(&q->s->change);
+}
+
+/* Enter (or confirm) the unrecoverable state, with or without the mutex:
+ * flag first, then the counter (release: a waiter that sees the new count
+ * sees the flag), then wake everyone. Returns -ENOTRECOVERABLE. The planted
+ * bug mutex_unbounded_wait skips the count and the wake-up. */
+static int mark_unrecoverable(struct ipcf_shm_queue *q)
+{
+    STORE(q->s->st.unrecoverable, 1);
+    if (IPCF_BUG(mutex_unbounded_wait))
+        return -ENOTRECOVERABLE;
+    __atomic_add_fetch(&q->s->change, 1, __ATOMIC_RELEASE);
+    futex_wake_all(&q->s->change);
+    return -ENOTRECOVERABLE;
 }
 
 /* Called with the mutex held after EOWNERDEAD. 0: repaired and consistent
- * (the mutex is still held). -ENOTRECOVERABLE: refused; the mutex was
- * unlocked without being made consistent (it is now unrecoverable). */
+ * (the mutex is still held, a change is counted). -ENOTRECOVERABLE: refused;
+ * the mutex was unlocked without being made consistent (it is now
+ * unrecoverable) and every waiter was woken. */
 static int recover(struct ipcf_shm_queue *q)
 {
     struct q_shared *s = q->s;
@@ -497,22 +591,21 @@ static int recover(struct ipcf_shm_queue *q)
     if (rc == 0)
         rc = ipcf_shm_queue_validate_mem(s, q->size);
     if (rc < 0) {
-        STORE(s->st.unrecoverable, 1);
+        STORE(s->st.unrecoverable, 1); /* before the unlock: no locker slips in */
+        q->wake = 0;
         pthread_mutex_unlock(&s->mutex); /* without consistent: ENOTRECOVERABLE */
-        return -ENOTRECOVERABLE;
+        return mark_unrecoverable(q);
     }
     STORE(s->st.repairs, LOAD(s->st.repairs) + 1);
     IPCF_STEP("shm_mutex.repair.validated");
     if (!IPCF_BUG(mutex_no_consistent))
         pthread_mutex_consistent(&s->mutex);
     /* the state may have changed under sleeping waiters: let them re-check */
-    pthread_cond_broadcast(&s->not_empty);
-    pthread_cond_broadcast(&s->not_full);
+    note_change(q);
     return 0;
 }
 
-/* Map a pthread result of a lock acquisition (lock or cond wait) to ours,
- * repairing on EOWNERDEAD. 0 = mutex held. */
+/* Map a pthread lock result to ours, repairing on EOWNERDEAD. 0 = held. */
 static int after_acquire(struct ipcf_shm_queue *q, int rc)
 {
     if (rc == 0)
@@ -521,70 +614,86 @@ static int after_acquire(struct ipcf_shm_queue *q, int rc)
         return recover(q);
     if (rc == ETIMEDOUT)
         return -IPCF_ETIMEDOUT;
-    return -rc; /* ENOTRECOVERABLE, EINVAL... mutex not held */
+    if (rc == ENOTRECOVERABLE) /* made so by someone who did not say so */
+        return mark_unrecoverable(q);
+    return -rc; /* EINVAL...: mutex not held */
 }
 
-/* Trylock first: uncontended, or a dead owner (EOWNERDEAD is reported by
- * trylock at once). Only a live owner makes us block, in timedlock. (Besides
- * being the fast path, this keeps TSan's view right: its timedlock interceptor
- * does not treat EOWNERDEAD as an acquisition, its trylock one does.) */
-static int lock_queue(struct ipcf_shm_queue *q, int timeout_ms)
+/* Take the mutex by the monotonic deadline (ms, now_ms() clock). 0 = held
+ * (repaired first if its owner had died); -IPCF_ETIMEDOUT (a live owner kept
+ * it); -ENOTRECOVERABLE (at once: the shared flag, or glibc's verdict, which
+ * then sets the flag). Never blocks past the deadline; a deadline already
+ * passed still takes a free mutex (try once). */
+static int lock_queue(struct ipcf_shm_queue *q, int64_t deadline)
 {
-    /* Our own flag first: glibc's timedlock on an unrecoverable robust mutex
-     * waits out the timeout before failing, and TSan's trylock interceptor
-     * reports EBUSY for it after the first ENOTRECOVERABLE. The flag makes
-     * the error immediate and the same everywhere. */
+    /* Our own flag first: immediate and identical in every build. */
     if (LOAD(q->s->st.unrecoverable))
         return -ENOTRECOVERABLE;
-    int rc = pthread_mutex_trylock(&q->s->mutex);
-    if (rc == EBUSY) {
+    int rc;
 #if QUEUE_UNDER_TSAN
-        /* The owner may die while we wait: the EOWNERDEAD would then come from
-         * timedlock, which TSan does not count as an acquisition (every later
-         * unlock is reported as "unlock of an unlocked mutex"). Under TSan,
-         * poll with trylock instead (every 200 us, same deadline). */
-        struct timespec dl = deadline_after(CLOCK_MONOTONIC, timeout_ms > 0 ? timeout_ms : 0);
-        for (;;) {
-            struct timespec now, nap = {0, 200000};
-            clock_gettime(CLOCK_MONOTONIC, &now);
-            if (!ts_before(&now, &dl)) {
-                rc = ETIMEDOUT;
-                break;
-            }
-            nanosleep(&nap, NULL);
-            rc = pthread_mutex_trylock(&q->s->mutex);
-            if (rc != EBUSY)
-                break;
+    /* Still needed: TSan (clang 14) intercepts neither
+     * pthread_mutex_clocklock nor an EOWNERDEAD return of
+     * pthread_mutex_timedlock as an acquisition (every later unlock would be
+     * reported as "unlock of an unlocked mutex"); its trylock interceptor does
+     * count EOWNERDEAD. So under TSan: poll with trylock every 200 us to the
+     * same deadline. glibc's trylock leaves an unrecoverable mutex's word
+     * held (see WAITING), so every later trylock says EBUSY: the flag, which
+     * the caller that got ENOTRECOVERABLE sets at once (after_acquire), is
+     * re-checked on every round and ends the poll. (If that caller is killed
+     * before setting it, pollers time out: bounded, -IPCF_ETIMEDOUT.) */
+    for (;;) {
+        rc = pthread_mutex_trylock(&q->s->mutex);
+        if (rc != EBUSY)
+            break;
+        if (LOAD(q->s->st.unrecoverable))
+            return -ENOTRECOVERABLE;
+        if (now_ms() >= deadline) {
+            rc = ETIMEDOUT;
+            break;
         }
-#else
-        struct timespec dl = deadline_after(CLOCK_REALTIME, timeout_ms > 0 ? timeout_ms : 0);
-        rc = pthread_mutex_timedlock(&q->s->mutex, &dl);
-#endif
+        struct timespec nap = {0, 200000};
+        nanosleep(&nap, NULL);
     }
+#else
+    struct timespec dl = ms_to_ts(deadline);
+    rc = pthread_mutex_clocklock(&q->s->mutex, CLOCK_MONOTONIC, &dl);
+#endif
     return after_acquire(q, rc);
 }
 
-/* Wait (mutex held) until pred(q) or the monotonic deadline. 0 with the mutex
- * held and pred true; else an error with the mutex released. */
-static int wait_until(struct ipcf_shm_queue *q, pthread_cond_t *cv,
-                      int (*pred)(const struct ipcf_shm_queue *), const struct timespec *dl)
+/* Wait (mutex held, predicate false) for a change: see WAITING at the top.
+ * Returns 0 with the mutex held again (the caller re-checks its predicate),
+ * or an error with the mutex released: -IPCF_ETIMEDOUT at the deadline,
+ * -ENOTRECOVERABLE. */
+static int wait_change(struct ipcf_shm_queue *q, int64_t deadline)
+{
+    struct q_shared *s = q->s;
+    uint32_t seen = __atomic_load_n(&s->change, __ATOMIC_ACQUIRE); /* under the mutex */
+    unlock_queue(q);
+    int64_t left = deadline - now_ms();
+    if (left <= 0)
+        return -IPCF_ETIMEDOUT;
+    if (IPCF_BUG(mutex_unbounded_wait)) {
+        (void)futex_wait_ms(&s->change, seen, -1); /* trusts a wake-up to come */
+    } else {
+        if (LOAD(s->st.unrecoverable))
+            return -ENOTRECOVERABLE;
+        (void)futex_wait_ms(&s->change, seen, left < SLICE_MS ? left : SLICE_MS);
+    }
+    return lock_queue(q, deadline);
+}
+
+/* Wait (mutex held) until pred(q) or the deadline. 0 with the mutex held and
+ * pred true; else an error with the mutex released. */
+static int wait_until(struct ipcf_shm_queue *q, int (*pred)(const struct ipcf_shm_queue *),
+                      int64_t deadline)
 {
     while (!pred(q)) {
-        struct timespec now, slice;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if (!ts_before(&now, dl)) {
-            pthread_mutex_unlock(&q->s->mutex);
+        if (now_ms() >= deadline) {
+            unlock_queue(q);
             return -IPCF_ETIMEDOUT;
         }
-        slice = deadline_after(CLOCK_MONOTONIC, SLICE_MS);
-        if (ts_before(dl, &slice))
-            slice = *dl;
-        int rc = pthread_cond_timedwait(cv, &q->s->mutex, &slice);
-        if (rc == ETIMEDOUT)
-            rc = 0; /* the mutex is re-acquired: re-check */
-        rc = after_acquire(q, rc);
-        if (rc < 0)
-            return rc;
+        IPCF_TRY(wait_change(q, deadline));
     }
     return 0;
 }
@@ -605,12 +714,12 @@ int ipcf_shm_queue_push(struct ipcf_shm_queue *q, const void *p, size_t len, int
     struct q_geom g = {.capacity = q->capacity, .slot_size = q->slot_size};
     if (len == 0 || len > q->elem_max)
         return -EMSGSIZE;
-    struct timespec dl = deadline_after(CLOCK_MONOTONIC, timeout_ms > 0 ? timeout_ms : 0);
-    IPCF_TRY(lock_queue(q, timeout_ms));
-    IPCF_TRY(wait_until(q, &s->not_full, not_full, &dl));
+    int64_t dl = deadline_in(timeout_ms);
+    IPCF_TRY(lock_queue(q, dl));
+    IPCF_TRY(wait_until(q, not_full, dl));
     uint64_t head = LOAD(s->st.head), tail = LOAD(s->st.tail);
     if (head > tail || tail - head >= q->capacity) { /* cannot happen after validation */
-        pthread_mutex_unlock(&s->mutex);
+        unlock_queue(q);
         return -IPCF_ECORRUPT;
     }
     IPCF_STEP("shm_mutex.push.locked");
@@ -631,8 +740,8 @@ int ipcf_shm_queue_push(struct ipcf_shm_queue *q, const void *p, size_t len, int
     STORE(s->undo.op, (uint32_t)IPCF_QUEUE_OP_NONE);
     IPCF_STEP("shm_mutex.push.committed");
     STORE(s->st.pushes, LOAD(s->st.pushes) + 1);
-    pthread_cond_signal(&s->not_empty);
-    pthread_mutex_unlock(&s->mutex);
+    note_change(q);
+    unlock_queue(q);
     return 0;
 }
 
@@ -640,9 +749,9 @@ int ipcf_shm_queue_pop(struct ipcf_shm_queue *q, void *buf, size_t cap, size_t *
 {
     struct q_shared *s = q->s;
     struct q_geom g = {.capacity = q->capacity, .slot_size = q->slot_size};
-    struct timespec dl = deadline_after(CLOCK_MONOTONIC, timeout_ms > 0 ? timeout_ms : 0);
-    IPCF_TRY(lock_queue(q, timeout_ms));
-    IPCF_TRY(wait_until(q, &s->not_empty, not_empty, &dl));
+    int64_t dl = deadline_in(timeout_ms);
+    IPCF_TRY(lock_queue(q, dl));
+    IPCF_TRY(wait_until(q, not_empty, dl));
     uint64_t head = LOAD(s->st.head), tail = LOAD(s->st.tail);
     const unsigned char *slot = slot_at(s, &g, head);
     struct q_elem e;
@@ -654,7 +763,7 @@ int ipcf_shm_queue_pop(struct ipcf_shm_queue *q, void *buf, size_t cap, size_t *
     else if (e.len > cap)
         rc = -EMSGSIZE;
     if (rc < 0) {
-        pthread_mutex_unlock(&s->mutex);
+        unlock_queue(q);
         return rc;
     }
     IPCF_STEP("shm_mutex.pop.locked");
@@ -666,7 +775,7 @@ int ipcf_shm_queue_pop(struct ipcf_shm_queue *q, void *buf, size_t cap, size_t *
     memcpy(buf, slot + ELEM_HDR, e.len); /* private copy, then verify it */
     if (ipcf__shm_sum(buf, e.len, head) != e.sum) {
         STORE(s->undo.op, (uint32_t)IPCF_QUEUE_OP_NONE);
-        pthread_mutex_unlock(&s->mutex);
+        unlock_queue(q);
         return -IPCF_ECORRUPT;
     }
     STORE(s->st.head, head + 1);
@@ -674,29 +783,30 @@ int ipcf_shm_queue_pop(struct ipcf_shm_queue *q, void *buf, size_t cap, size_t *
     STORE(s->undo.op, (uint32_t)IPCF_QUEUE_OP_NONE);
     IPCF_STEP("shm_mutex.pop.committed");
     STORE(s->st.pops, LOAD(s->st.pops) + 1);
-    pthread_cond_signal(&s->not_full);
-    pthread_mutex_unlock(&s->mutex);
+    note_change(q);
+    unlock_queue(q);
     if (len)
         *len = e.len;
     return 0;
 }
 
-int ipcf_shm_queue_stat(struct ipcf_shm_queue *q, struct ipcf_shm_queue_state *st)
+int ipcf_shm_queue_stat(struct ipcf_shm_queue *q, struct ipcf_shm_queue_state *st, int timeout_ms)
 {
-    IPCF_TRY(lock_queue(q, 5000));
+    IPCF_TRY(lock_queue(q, deadline_in(timeout_ms)));
     st->head = LOAD(q->s->st.head);
     st->tail = LOAD(q->s->st.tail);
     st->repairs = LOAD(q->s->st.repairs);
     st->pushes = LOAD(q->s->st.pushes);
     st->pops = LOAD(q->s->st.pops);
-    pthread_mutex_unlock(&q->s->mutex);
+    st->unrecoverable = LOAD(q->s->st.unrecoverable);
+    unlock_queue(q);
     return 0;
 }
 
-int ipcf_shm_queue_validate(struct ipcf_shm_queue *q)
+int ipcf_shm_queue_validate(struct ipcf_shm_queue *q, int timeout_ms)
 {
-    IPCF_TRY(lock_queue(q, 5000));
+    IPCF_TRY(lock_queue(q, deadline_in(timeout_ms)));
     int rc = ipcf_shm_queue_validate_mem(q->s, q->size);
-    pthread_mutex_unlock(&q->s->mutex);
+    unlock_queue(q);
     return rc;
 }
