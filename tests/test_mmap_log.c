@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -310,12 +312,175 @@ static void log_bug_no_sigbus(void **state)
         fail_msg("log_no_sigbus: the reader must die by SIGBUS (status 0x%x)", st);
 }
 
+/* ---- truncated at an exact step, in a child started like a harness peer ----
+ * The supervisor uses the guard (check() validates the log), forks the peers
+ * and resets their SIGBUS to SIG_DFL; they never install anything. These
+ * children come straight from ipcft_fork (same reset), the parent used the
+ * guard first. The child opens a reader, then the writer (its step hook armed
+ * before the open, so log.recover.* steps count), appends; the hook truncates
+ * the file to 0 bytes the first time `step` is reached. The open / append
+ * that ran the step returns what the case says; then every append, read and
+ * recover -IPCF_ESHRUNK, validate over a third mapping -IPCF_ESHRUNK, close
+ * does not fault, a re-open -IPCF_ESHRUNK. Before the fix the child died by
+ * SIGBUS (the mmap_log campaign finding, seed 3: log.append.committed). */
+struct lshrink_case {
+    const char *path;
+    const char *step;
+    int open_rc;   /* writer open (recovery) */
+    int append_rc; /* the append during which the append steps run */
+};
+
+static const char *lshrink_step;
+static const char *lshrink_path;
+static int lshrink_done;
+
+static void lshrink_hook(const char *step)
+{
+    if (lshrink_step && !strcmp(step, lshrink_step)) {
+        lshrink_step = NULL;
+        if (truncate(lshrink_path, 0) == 0)
+            lshrink_done = 1;
+    }
+}
+
+static int lshrink_child(void *argp)
+{
+    const struct lshrink_case *k = argp;
+    struct ipcf_log *r, *w = NULL;
+    struct ipcf_log_cursor cur = {0};
+    unsigned char b[256];
+    size_t len;
+    if (ipcf_log_open(k->path, 0, &r, NULL) < 0)
+        return 10;
+    int fd = open(k->path, O_RDONLY | O_CLOEXEC);
+    void *m = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        return 11;
+    if (ipcf_log_read(r, &cur, b, sizeof(b), &len) < 0) /* state: one record read */
+        return 12;
+    unsigned long caught = ipcf_sigbus_caught();
+    lshrink_path = k->path;
+    lshrink_step = k->step;
+    ipcf_step_set_hook(lshrink_hook);
+    if (ipcf_log_open(k->path, IPCF_LOG_WRITER, &w, NULL) != k->open_rc)
+        return 13;
+    if (w && ipcf_log_append(w, b, rec_make(b, 5)) != k->append_rc)
+        return 14;
+    if (!lshrink_done)
+        return 15;
+    if (w && (ipcf_log_append(w, b, rec_make(b, 6)) != -IPCF_ESHRUNK ||
+              ipcf_log_recover(w, NULL) != -IPCF_ESHRUNK))
+        return 16;
+    if (ipcf_log_read(r, &cur, b, sizeof(b), &len) != -IPCF_ESHRUNK ||
+        ipcf_log_read(r, &cur, b, sizeof(b), &len) != -IPCF_ESHRUNK)
+        return 17;
+    if (ipcf_log_validate(m, 4096) != -IPCF_ESHRUNK) /* what check() does */
+        return 18;
+    if (ipcf_sigbus_caught() <= caught)
+        return 19;
+    ipcf_log_close(w);
+    ipcf_log_close(r);
+    munmap(m, 4096);
+    close(fd);
+    if (ipcf_log_open(k->path, IPCF_LOG_WRITER, &w, NULL) != -IPCF_ESHRUNK)
+        return 20;
+    return 0;
+}
+
+static void lshrink_run(struct lshrink_case *k, const char *bugs, int *st)
+{
+    char path[IPCF_NAME_MAX];
+    struct ipcf_log *log;
+    unsigned char b[256];
+    char one = 1, copy = 0;
+    log_path(path, sizeof(path));
+    assert_int_equal(ipcf_log_create(path, 4096, &log), 0);
+    for (uint64_t i = 0; i < 5; i++)
+        assert_int_equal(ipcf_log_append(log, b, rec_make(b, i)), 0);
+    ipcf_log_close(log);
+    k->path = path;
+    if (bugs)
+        assert_int_equal(ipcf_bugs_set(bugs), 0);
+    assert_int_equal(ipcf_sigbus_copy(&copy, &one, 1), 0); /* as the supervisor did */
+    int rc = ipcft_wait(ipcft_fork(lshrink_child, k), 10000, st);
+    if (bugs)
+        assert_int_equal(ipcf_bugs_set(""), 0);
+    unlink(path);
+    assert_int_equal(rc, 0);
+}
+
+static void lshrink_expect_ok(const char *step, int open_rc, int append_rc)
+{
+    struct lshrink_case k = {.step = step, .open_rc = open_rc, .append_rc = append_rc};
+    int st = 0;
+    lshrink_run(&k, NULL, &st);
+    if (WIFSIGNALED(st))
+        fail_msg("truncated at %s: the child died by signal %d", step, WTERMSIG(st));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("truncated at %s: the child exited %d", step, WEXITSTATUS(st));
+}
+
+#define SHRUNK (-IPCF_ESHRUNK)
+/* recovery's walk, torn-record scan and committed store */
+static void log_shrink_at_recover_begin(void **state)
+{
+    lshrink_expect_ok("log.recover.begin", SHRUNK, 0);
+}
+/* after recovery: the first append's header write */
+static void log_shrink_at_recover_done(void **state)
+{
+    lshrink_expect_ok("log.recover.done", 0, SHRUNK);
+}
+static void log_shrink_at_append_begin(void **state)
+{
+    lshrink_expect_ok("log.append.begin", 0, SHRUNK);
+}
+static void log_shrink_at_append_header(void **state)
+{
+    lshrink_expect_ok("log.append.header", 0, SHRUNK);
+}
+static void log_shrink_at_append_half(void **state)
+{
+    lshrink_expect_ok("log.append.half", 0, SHRUNK);
+}
+/* the committed store */
+static void log_shrink_at_append_payload(void **state)
+{
+    lshrink_expect_ok("log.append.payload", 0, SHRUNK);
+}
+/* the campaign's plan: the next append / read / close after a commit */
+static void log_shrink_at_append_committed(void **state)
+{
+    lshrink_expect_ok("log.append.committed", 0, 0);
+}
+
+/* Planted sigbus_trust_install: the same child dies by SIGBUS. */
+static void log_bug_sigbus_trust_install(void **state)
+{
+    struct lshrink_case k = {.step = "log.append.committed"};
+    int st = 0;
+    lshrink_run(&k, "sigbus_trust_install", &st);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS))
+        fail_msg("with sigbus_trust_install the child must die by SIGBUS (status 0x%x)", st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(log_reader_other_process), cmocka_unit_test(log_writer_killed_every_step),
-        cmocka_unit_test(log_committed_damage),     cmocka_unit_test(log_truncated_under_reader),
-        cmocka_unit_test(log_bug_accept_torn),      cmocka_unit_test(log_bug_no_sigbus),
+        cmocka_unit_test(log_reader_other_process),
+        cmocka_unit_test(log_writer_killed_every_step),
+        cmocka_unit_test(log_committed_damage),
+        cmocka_unit_test(log_truncated_under_reader),
+        cmocka_unit_test(log_bug_accept_torn),
+        cmocka_unit_test(log_bug_no_sigbus),
+        cmocka_unit_test(log_shrink_at_recover_begin),
+        cmocka_unit_test(log_shrink_at_recover_done),
+        cmocka_unit_test(log_shrink_at_append_begin),
+        cmocka_unit_test(log_shrink_at_append_header),
+        cmocka_unit_test(log_shrink_at_append_half),
+        cmocka_unit_test(log_shrink_at_append_payload),
+        cmocka_unit_test(log_shrink_at_append_committed),
+        cmocka_unit_test(log_bug_sigbus_trust_install),
     };
     return cmocka_run_group_tests(tests, ipcft_group_setup, ipcft_group_teardown);
 }

@@ -470,6 +470,214 @@ static void ring_bug_no_sigbus(void **state)
         fail_msg("with ring_no_sigbus the reader must die by SIGBUS (status 0x%x)", st);
 }
 
+/* ---- truncated at an exact step, in a child started like a harness peer ----
+ * The harness supervisor uses the SIGBUS guard itself (its check() validates
+ * the segment), then forks every peer and resets each caught signal to
+ * SIG_DFL; the peer never calls ipcf_sigbus_install(). ipcft_fork() does the
+ * same reset, so these children do not call it either, and the parent uses
+ * the guard before forking. The child opens the segment by name, attaches
+ * both roles (two mappings), and its step hook truncates the segment to 0
+ * bytes the first time `step` is reached. The calls that follow must return
+ * what the case says, then every call on either handle -IPCF_ESHRUNK
+ * (sticky), validate over a third mapping -IPCF_ESHRUNK, detach must not
+ * fault, and a re-attach (a restarted peer) -IPCF_ESHRUNK.
+ * Before the fix the child died by SIGBUS at the first access after the
+ * truncation: the guard believed the handler inherited from the parent was
+ * still installed (the shm_ring_posix campaign finding, seed 3). */
+struct shrink_case {
+    const char *name; /* segment */
+    const char *step; /* truncate when this step is reached */
+    int push_rc;      /* what the push during which steps run returns */
+    int pop_rc;       /* what the pop after it returns */
+    int detach_only;  /* detach right after the push (no further calls) */
+};
+
+static const char *shrink_step;
+static int shrink_fd = -1;
+static int shrink_done;
+
+static void shrink_hook(const char *step)
+{
+    if (shrink_step && !strcmp(step, shrink_step)) {
+        shrink_step = NULL;
+        if (ftruncate(shrink_fd, 0) == 0)
+            shrink_done = 1;
+    }
+}
+
+static int shrink_child(void *argp)
+{
+    const struct shrink_case *k = argp;
+    struct ipcf_ring_seg seg;
+    struct ipcf_ring *p, *c, *again;
+    struct ipcf_ring_info info;
+    unsigned char buf[64];
+    size_t len, size = ipcf_ring_layout_size(4, 64);
+    if (ipcf_ring_seg_open(&seg, k->name) < 0)
+        return 10;
+    if (ipcf_ring_attach(seg.fd, IPCF_RING_PRODUCER, &p) < 0 ||
+        ipcf_ring_attach(seg.fd, IPCF_RING_CONSUMER, &c) < 0)
+        return 11;
+    void *m = mmap(NULL, size, PROT_READ, MAP_SHARED, seg.fd, 0);
+    if (m == MAP_FAILED)
+        return 12;
+    /* some state first: two pushed, one popped */
+    if (ipcf_ring_push(p, "one", 3) < 0 || ipcf_ring_push(p, "two", 3) < 0 ||
+        ipcf_ring_pop(c, buf, sizeof(buf), &len, NULL) < 0)
+        return 13;
+    unsigned long caught = ipcf_sigbus_caught();
+    shrink_fd = seg.fd;
+    shrink_step = k->step;
+    ipcf_step_set_hook(shrink_hook);
+    if (ipcf_ring_push(p, "three", 5) != k->push_rc)
+        return 20;
+    if (k->detach_only) {
+        if (!shrink_done)
+            return 21;
+        goto detach;
+    }
+    if (ipcf_ring_pop(c, buf, sizeof(buf), &len, NULL) != k->pop_rc)
+        return 22;
+    if (!shrink_done)
+        return 23;
+    if (ipcf_ring_info(p, &info) != -IPCF_ESHRUNK || ipcf_ring_info(c, &info) != -IPCF_ESHRUNK)
+        return 24;
+    if (ipcf_ring_push(p, "four", 4) != -IPCF_ESHRUNK ||
+        ipcf_ring_pop(c, buf, sizeof(buf), &len, NULL) != -IPCF_ESHRUNK)
+        return 25;
+    if (ipcf_ring_peer_alive(p) != -IPCF_ESHRUNK || ipcf_ring_peer_alive(c) != -IPCF_ESHRUNK)
+        return 26;
+    if (ipcf_ring_validate(m, size) != -IPCF_ESHRUNK) /* what check() does */
+        return 27;
+    if (ipcf_sigbus_caught() <= caught)
+        return 28;
+detach:
+    ipcf_ring_detach(p); /* clears the role registration: guarded */
+    ipcf_ring_detach(c);
+    munmap(m, size);
+    if (ipcf_ring_attach(seg.fd, IPCF_RING_PRODUCER, &again) != -IPCF_ESHRUNK)
+        return 29;
+    ipcf_ring_seg_close(&seg);
+    return 0;
+}
+
+/* Run case k in a child; its wait status in *st. */
+static void shrink_run(struct shrink_case *k, const char *bugs, int *st)
+{
+    struct ipcf_ring_seg seg;
+    char one = 1, copy = 0;
+    assert_int_equal(ipcf_ring_seg_create(&seg, "ring-step", 4, 64), 0);
+    k->name = seg.name;
+    if (bugs)
+        assert_int_equal(ipcf_bugs_set(bugs), 0);
+    /* use the guard here first, as the supervisor's check() does */
+    assert_int_equal(ipcf_sigbus_copy(&copy, &one, 1), 0);
+    int rc = ipcft_wait(ipcft_fork(shrink_child, k), 10000, st);
+    if (bugs)
+        assert_int_equal(ipcf_bugs_set(""), 0);
+    ipcf_ring_seg_close(&seg);
+    assert_int_equal(rc, 0);
+}
+
+static void shrink_expect_ok(const char *step, int push_rc, int pop_rc, int detach_only)
+{
+    struct shrink_case k = {
+        .step = step, .push_rc = push_rc, .pop_rc = pop_rc, .detach_only = detach_only};
+    int st = 0;
+    shrink_run(&k, NULL, &st);
+    if (WIFSIGNALED(st))
+        fail_msg("truncated at %s: the child died by signal %d", step, WTERMSIG(st));
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("truncated at %s: the child exited %d", step, WEXITSTATUS(st));
+}
+
+#define SHRUNK (-IPCF_ESHRUNK)
+/* the head publish store (P1) and the producer heartbeat */
+static void ring_shrink_at_push_written(void **state)
+{
+    shrink_expect_ok("ring.push.written", SHRUNK, SHRUNK, 0);
+}
+/* the tail load (P0) and the slot write */
+static void ring_shrink_at_push_begin(void **state)
+{
+    shrink_expect_ok("ring.push.begin", SHRUNK, SHRUNK, 0);
+}
+/* the campaign's plan: after the publish, the next access is pop / info */
+static void ring_shrink_at_push_published(void **state)
+{
+    shrink_expect_ok("ring.push.published", 0, SHRUNK, 0);
+}
+/* detach (clears role_pid) as the first access after the truncation */
+static void ring_shrink_then_detach(void **state)
+{
+    shrink_expect_ok("ring.push.published", 0, 0, 1);
+}
+/* the head load (C1) and the slot header fetch */
+static void ring_shrink_at_pop_begin(void **state)
+{
+    shrink_expect_ok("ring.pop.begin", 0, SHRUNK, 0);
+}
+/* the payload copy */
+static void ring_shrink_at_pop_validated(void **state)
+{
+    shrink_expect_ok("ring.pop.validated", 0, SHRUNK, 0);
+}
+/* the tail store (C2) and the consumer heartbeat */
+static void ring_shrink_at_pop_copied(void **state)
+{
+    shrink_expect_ok("ring.pop.copied", 0, SHRUNK, 0);
+}
+/* after the release: info / peer_alive / validate are the next accesses */
+static void ring_shrink_at_pop_released(void **state)
+{
+    shrink_expect_ok("ring.pop.released", 0, 0, 0);
+}
+
+/* Planted sigbus_trust_install (the guard trusts an inherited "installed"
+ * flag and skips re-checking the disposition): the same child dies by SIGBUS. */
+static void ring_bug_sigbus_trust_install(void **state)
+{
+    struct shrink_case k = {.step = "ring.push.written", .push_rc = SHRUNK, .pop_rc = SHRUNK};
+    int st = 0;
+    shrink_run(&k, "sigbus_trust_install", &st);
+    if (!(WIFSIGNALED(st) && WTERMSIG(st) == SIGBUS))
+        fail_msg("with sigbus_trust_install the child must die by SIGBUS (status 0x%x)", st);
+}
+
+/* The guard alone (no attach, which re-checks the disposition itself) in a
+ * forked child whose SIGBUS was reset to SIG_DFL after the parent used it. */
+static int rearm_child(void *argp)
+{
+    int fd = *(int *)argp;
+    unsigned char b[16];
+    void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED)
+        return 10;
+    if (ipcf_sigbus_copy(b, m, sizeof(b)) != 0)
+        return 11;
+    if (ftruncate(fd, 0) < 0)
+        return 12;
+    if (ipcf_sigbus_copy(b, m, sizeof(b)) != -IPCF_ESHRUNK)
+        return 13;
+    munmap(m, 4096);
+    return 0;
+}
+
+static void sigbus_rearmed_after_fork(void **state)
+{
+    char one = 1, copy = 0;
+    int fd = memfd_create("ipcf.test", MFD_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(ftruncate(fd, 4096), 0);
+    assert_int_equal(ipcf_sigbus_copy(&copy, &one, 1), 0);
+    int st = 0;
+    int rc = ipcft_wait(ipcft_fork(rearm_child, &fd), 10000, &st);
+    close(fd);
+    assert_int_equal(rc, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("guard in a forked child: status 0x%x", st);
+}
+
 /* ---- hostile peer -------------------------------------------------------- */
 
 struct hostile_arg {
@@ -895,6 +1103,16 @@ int main(void)
         cmocka_unit_test(ring_producer_rejects_bad_tail),
         cmocka_unit_test(ring_fuzz_entry),
         cmocka_unit_test(ring_bug_no_sigbus),
+        cmocka_unit_test(sigbus_rearmed_after_fork),
+        cmocka_unit_test(ring_shrink_at_push_begin),
+        cmocka_unit_test(ring_shrink_at_push_written),
+        cmocka_unit_test(ring_shrink_at_push_published),
+        cmocka_unit_test(ring_shrink_then_detach),
+        cmocka_unit_test(ring_shrink_at_pop_begin),
+        cmocka_unit_test(ring_shrink_at_pop_validated),
+        cmocka_unit_test(ring_shrink_at_pop_copied),
+        cmocka_unit_test(ring_shrink_at_pop_released),
+        cmocka_unit_test(ring_bug_sigbus_trust_install),
         cmocka_unit_test(ring_bug_trust_index),
         cmocka_unit_test(ring_bug_double_fetch),
         cmocka_unit_test(ring_bug_no_unlink),

@@ -51,7 +51,8 @@ struct ipcf_ring_seg {
 size_t ipcf_ring_layout_size(uint32_t slots, uint32_t max_payload);
 
 /* Write a fresh, empty ring header into memory (size >= layout size).
- * 0, -EINVAL (geometry) or -ENOSPC (size). Used by create, tests and fuzz seeds. */
+ * 0, -EINVAL (geometry), -ENOSPC (size) or -IPCF_ESHRUNK (the mapping was
+ * truncated meanwhile). Used by create, tests and fuzz seeds. */
 IPCF_MUST_CHECK int ipcf_ring_format(void *base, size_t size, uint32_t slots, uint32_t max_payload);
 
 /* Create a segment. tag == NULL: a memfd sized then sealed with
@@ -77,7 +78,9 @@ struct ipcf_ring;
  * validates the header (-IPCF_ECORRUPT), and registers this process as the
  * role's owner: -EBUSY if a live process (not a zombie) already holds the role.
  * A dead holder is replaced; the generation counter is bumped.
- * The producer resumes at the shared head, the consumer at the shared tail. */
+ * The producer resumes at the shared head, the consumer at the shared tail.
+ * Also (re)installs the SIGBUS handler if this process's disposition is not
+ * it (e.g. reset to SIG_DFL after a fork): -errno if sigaction fails. */
 IPCF_MUST_CHECK int ipcf_ring_attach(int fd, enum ipcf_ring_role role, struct ipcf_ring **out);
 
 /* Attach to memory the caller mapped (size bytes at base, 8-byte aligned).

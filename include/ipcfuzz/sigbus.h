@@ -38,12 +38,16 @@ struct ipcf_sigbus_frame {
     struct ipcf_sigbus_frame *prev;
 };
 
-/* Install the process-wide SIGBUS handler (thread-safe). If the current
- * disposition is not ours (never installed, or replaced since), install it and
- * remember the current one as the disposition to chain to; else do nothing.
- * ipcf_sigbus_enter() installs on first use. A forked child that resets
- * SIGBUS (e.g. to drop a test framework's handler) calls this again.
- * 0 or -errno from sigaction. */
+/* Install the process-wide SIGBUS handler (thread-safe). Always reads the
+ * current disposition (one sigaction): if it is not ours (never installed, or
+ * replaced since), install ours and remember the current one as the
+ * disposition to chain to; else do nothing. ipcf_sigbus_enter() only tests a
+ * flag (no system call) and installs on the first use in each process: the
+ * flag is cleared in a forked child, so a child that resets SIGBUS after fork
+ * (a harness's peers, a test framework's children) is covered without doing
+ * anything. A process that replaces SIGBUS after it used the guard calls
+ * this again (the shm targets do at attach/open).
+ * 0 or -errno from sigaction / pthread_atfork. */
 IPCF_MUST_CHECK int ipcf_sigbus_install(void);
 
 /* Push fr on this thread's frame stack (installs the handler if needed). */
@@ -55,6 +59,30 @@ void ipcf_sigbus_leave(struct ipcf_sigbus_frame *fr);
 /* Guarded memcpy for the common case: copies n bytes; 0, or -IPCF_ESHRUNK when
  * a page of src or dst vanished (dst/src partially written then). */
 IPCF_MUST_CHECK int ipcf_sigbus_copy(void *dst, const void *src, size_t n);
+
+/* ThreadSanitizer builds only (a no-op otherwise): read one byte at p with an
+ * uninstrumented load. Call it inside a frame, right after sigsetjmp, before
+ * atomics on the same page. Why: under TSan every atomic is a runtime call
+ * that takes an internal lock around the real access; a fault there and the
+ * jump out of the handler leave that lock held, and the process later hangs
+ * in the runtime (seen: peers hung at exit after a truncation). The probe
+ * takes the fault first, outside the runtime. A truncation by another process
+ * between the probe and the atomic can still hit it: a TSan-only residue. */
+#if defined(__SANITIZE_THREAD__)
+#define IPCF__SIGBUS_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define IPCF__SIGBUS_TSAN 1
+#endif
+#endif
+#ifdef IPCF__SIGBUS_TSAN
+void ipcf_sigbus_probe(const void *p);
+#else
+static inline void ipcf_sigbus_probe(const void *p)
+{
+    (void)p;
+}
+#endif
 
 /* Number of SIGBUS faults this process turned into errors (for tests). */
 unsigned long ipcf_sigbus_caught(void);

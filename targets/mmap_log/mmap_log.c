@@ -47,6 +47,7 @@
 #include "shm_common.h"
 
 IPCF_BUG_DEFINE(log_no_sigbus, "mmap log accesses the mapping without SIGBUS protection");
+IPCF_BUG_DEFINE(log_open_no_eintr, "mmap log open gives up on EINTR instead of retrying");
 IPCF_BUG_DEFINE(log_accept_torn, "mmap log recovery accepts a record past the commit point "
                                  "without checking its checksum and length");
 
@@ -196,6 +197,7 @@ int ipcf_log_recover(struct ipcf_log *log, struct ipcf_log_recovery *rep)
         log->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(log->base);
     uint64_t committed = __atomic_load_n(committed_ptr(log->base), __ATOMIC_ACQUIRE);
     int rc = walk_committed(log->base, log->size, committed, &n);
     if (rc < 0) {
@@ -256,10 +258,34 @@ static int pread_full(int fd, void *buf, size_t n, off_t off)
     return 0;
 }
 
+/* Write exactly n bytes at off: EINTR and short writes are retried (a bounded
+ * number of EINTRs in a row). 0 or -errno (-EIO if nothing can be written). */
+static int pwrite_full(int fd, const void *buf, size_t n, off_t off)
+{
+    size_t done = 0;
+    unsigned eintr = 0;
+    while (done < n) {
+        ssize_t w = pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+        if (w < 0) {
+            if (errno == EINTR && ++eintr < 1000)
+                continue;
+            return -errno;
+        }
+        if (w == 0)
+            return -EIO;
+        eintr = 0;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
 static int map_log(int fd, int writer, struct ipcf_log **out)
 {
     struct stat st;
     struct log_hdr h;
+    /* Re-check the SIGBUS disposition (it may have been reset since this
+     * process last used the guard: targets/shm_common/sigbus.c). */
+    IPCF_TRY(ipcf_sigbus_install());
     if (fstat(fd, &st) < 0)
         return -errno;
     if ((size_t)st.st_size < IPCF_LOG_HDR_SIZE)
@@ -288,7 +314,7 @@ int ipcf_log_create(const char *path, size_t capacity, struct ipcf_log **out)
     if (capacity < IPCF_LOG_HDR_SIZE + IPCF_LOG_REC_HDR + 8 || capacity > MAX_LOG_BYTES ||
         (capacity & 7))
         return -EINVAL;
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    int fd = ipcf__open_retry(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
         return -errno;
     struct log_hdr h = {.magic = LOG_MAGIC,
@@ -297,8 +323,14 @@ int ipcf_log_create(const char *path, size_t capacity, struct ipcf_log **out)
                         .capacity = capacity,
                         .committed = IPCF_LOG_HDR_SIZE};
     int rc = 0;
-    if (ftruncate(fd, (off_t)capacity) < 0 || pwrite(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
-        rc = errno ? -errno : -EIO;
+    while (ftruncate(fd, (off_t)capacity) < 0) {
+        if (errno != EINTR) {
+            rc = -errno;
+            break;
+        }
+    }
+    if (!rc)
+        rc = pwrite_full(fd, &h, sizeof(h), 0);
     if (!rc)
         rc = map_log(fd, 1, out);
     if (rc < 0) {
@@ -315,7 +347,8 @@ int ipcf_log_open(const char *path, unsigned flags, struct ipcf_log **out,
 {
     *out = NULL;
     int writer = (flags & IPCF_LOG_WRITER) != 0;
-    int fd = open(path, (writer ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    int oflags = (writer ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    int fd = IPCF_BUG(log_open_no_eintr) ? open(path, oflags) : ipcf__open_retry(path, oflags, 0);
     if (fd < 0)
         return -errno;
     int rc = map_log(fd, writer, out);
@@ -391,6 +424,7 @@ int ipcf_log_append(struct ipcf_log *log, const void *p, size_t len)
         log->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(log->base);
     __atomic_store_n(committed_ptr(log->base), log->end + need, __ATOMIC_RELEASE);
     ipcf_sigbus_leave(&fr);
     log->end += need;
@@ -412,6 +446,7 @@ int ipcf_log_read(struct ipcf_log *log, struct ipcf_log_cursor *cur, void *buf, 
         log->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(log->base);
     uint64_t committed = __atomic_load_n(committed_ptr(log->base), __ATOMIC_ACQUIRE);
     if (committed > log->size || off > committed) {
         ipcf_sigbus_leave(&fr);

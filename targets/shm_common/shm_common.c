@@ -1,4 +1,5 @@
 /* shm_common.c — checksum and process identity for the shm targets. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,18 +27,38 @@ uint32_t ipcf__shm_sum(const void *p, size_t n, uint64_t seed)
     return (uint32_t)h;
 }
 
+int ipcf__open_retry(const char *path, int flags, mode_t mode)
+{
+    for (unsigned eintr = 0;; eintr++) {
+        int fd = open(path, flags, mode);
+        if (fd >= 0 || errno != EINTR || eintr >= 1000)
+            return fd;
+    }
+}
+
 uint64_t ipcf__proc_start(pid_t pid)
 {
     char path[64], buf[1024];
+    size_t n = 0;
     if (pid <= 0)
         return 0;
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* An EINTR or a short read must not make a live process look dead (its
+     * registration would then read as "start 0": never alive): retry both,
+     * a bounded number of EINTRs, until end of file or the buffer is full. */
+    int fd = ipcf__open_retry(path, O_RDONLY | O_CLOEXEC, 0);
     if (fd < 0)
         return 0;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    for (unsigned eintr = 0; n < sizeof(buf) - 1;) {
+        ssize_t r = read(fd, buf + n, sizeof(buf) - 1 - n);
+        if (r < 0 && errno == EINTR && ++eintr < 1000)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
     close(fd);
-    if (n <= 0)
+    if (n == 0)
         return 0;
     buf[n] = '\0';
     /* comm may contain spaces and ')': fields resume after the last ')'. */

@@ -13,6 +13,9 @@
  * why every consumer also bounds-checks lengths and indices. */
 uint32_t ipcf__shm_sum(const void *p, size_t n, uint64_t seed);
 
+/* open(2) retried on EINTR (at most 1000 in a row): the fd, or -1 with errno. */
+int ipcf__open_retry(const char *path, int flags, mode_t mode);
+
 /* Start time of process pid (field 22 of /proc/pid/stat, clock ticks since
  * boot), or 0 when pid does not exist or is a zombie. (pid, start time) names a
  * process unambiguously even after its pid is reused. */

@@ -10,6 +10,24 @@
  * disposition: a previous handler is called; SIG_DFL is restored and, for a
  * fault, returning re-executes the access which faults again and kills the
  * process the ordinary way; a sent signal is re-raised.
+ *
+ * WHEN THE HANDLER IS (RE)INSTALLED. ipcf_sigbus_enter() is on the hot path
+ * (every ring push/pop), so it cannot ask the kernel for the disposition; it
+ * trusts the `installed` flag. The flag lies when the disposition changed
+ * behind our back, and the one common way that happens is a fork: a child
+ * inherits the flag, and a harness or a test framework resets every caught
+ * signal to SIG_DFL in the child before running the peer (the ipcfuzz
+ * supervisor does exactly that, after its own check() had used the guard).
+ * The child's first guarded access then ran with SIG_DFL and died by SIGBUS.
+ * Two defences:
+ *  - a pthread_atfork child handler clears the flag, so the first frame in a
+ *    child re-reads the disposition (one sigaction) and installs if needed,
+ *    whatever the child did to SIGBUS before that;
+ *  - ipcf_sigbus_install() always re-reads the disposition, and the targets
+ *    call it at attach/open (which already cost system calls), which also
+ *    covers a reset in a process after its first use of the guard.
+ * The planted bug sigbus_trust_install removes both (the flag survives fork,
+ * install trusts it).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,13 +35,19 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "ipcfuzz/bugs.h"
 #include "ipcfuzz/sigbus.h"
+
+IPCF_BUG_DEFINE(sigbus_trust_install, "SIGBUS guard trusts a handler installed before fork "
+                                      "(or before a reset) without re-checking the disposition");
 
 static __thread struct ipcf_sigbus_frame *top;
 static struct sigaction previous;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int installed;
 static volatile unsigned long caught;
+static int atfork_registered; /* under install_lock */
+static int trust_bug;         /* sigbus_trust_install, sampled before fork */
 
 static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
@@ -56,11 +80,41 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
     /* a fault: returning re-executes the access, which now kills us */
 }
 
+/* Fork handlers: the lock is held across fork (a child never inherits it
+ * locked by a thread that does not exist there), and the child forgets that
+ * the handler is installed: its first frame re-checks the disposition. The
+ * planted bug is sampled in the parent (IPCF_BUG may run a pthread_once). */
+static void atfork_prepare(void)
+{
+    trust_bug = IPCF_BUG(sigbus_trust_install);
+    pthread_mutex_lock(&install_lock);
+}
+
+static void atfork_parent(void)
+{
+    pthread_mutex_unlock(&install_lock);
+}
+
+static void atfork_child(void)
+{
+    if (!trust_bug)
+        atomic_store(&installed, 0);
+    pthread_mutex_unlock(&install_lock);
+}
+
 int ipcf_sigbus_install(void)
 {
     struct sigaction cur, sa;
     int rc = 0;
+    if (atomic_load(&installed) && IPCF_BUG(sigbus_trust_install))
+        return 0; /* planted: trust the flag */
     pthread_mutex_lock(&install_lock);
+    if (!atfork_registered) {
+        rc = -pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+        if (rc < 0)
+            goto out;
+        atfork_registered = 1;
+    }
     if (sigaction(SIGBUS, NULL, &cur) < 0) {
         rc = -errno;
         goto out;
@@ -106,6 +160,13 @@ int ipcf_sigbus_copy(void *dst, const void *src, size_t n)
     ipcf_sigbus_leave(&fr);
     return 0;
 }
+
+#ifdef IPCF__SIGBUS_TSAN
+__attribute__((no_sanitize("thread"), noinline)) void ipcf_sigbus_probe(const void *p)
+{
+    (void)*(const volatile unsigned char *)p;
+}
+#endif
 
 unsigned long ipcf_sigbus_caught(void)
 {

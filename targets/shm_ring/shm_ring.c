@@ -77,7 +77,10 @@
  * SIGBUS. A POSIX shm object cannot be sealed, so every access to the mapping
  * runs inside an ipcf_sigbus frame; a fault makes the handle "shrunk" and
  * every later call returns -IPCF_ESHRUNK. Both kinds take the same code path
- * (the guard costs a sigsetjmp without a system call).
+ * (the guard costs a sigsetjmp without a system call). Frames that do atomics
+ * start with ipcf_sigbus_probe(base) (TSan builds only: see sigbus.h). attach
+ * re-checks that the handler is really installed (sigbus.c: a peer's SIGBUS
+ * may have been reset to SIG_DFL after fork).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -212,15 +215,21 @@ int ipcf_ring_format(void *base, size_t size, uint32_t slots, uint32_t max_paylo
         return -EINVAL;
     if (size < need)
         return -ENOSPC;
+    /* base may be a POSIX segment whose name is already visible: guarded */
+    struct ring_geom g = {.magic = RING_MAGIC,
+                          .version = RING_VERSION,
+                          .hdr_size = IPCF_RING_HDR_SIZE,
+                          .layout_size = need,
+                          .slot_count = slots,
+                          .slot_size = round_slot(max_payload),
+                          .max_payload = max_payload};
+    struct ipcf_sigbus_frame fr;
+    guard_enter(&fr);
+    if (sigsetjmp(fr.env, 0))
+        return -IPCF_ESHRUNK;
     memset(base, 0, IPCF_RING_HDR_SIZE);
-    struct ring_shared *s = base;
-    s->h.g = (struct ring_geom){.magic = RING_MAGIC,
-                                .version = RING_VERSION,
-                                .hdr_size = IPCF_RING_HDR_SIZE,
-                                .layout_size = need,
-                                .slot_count = slots,
-                                .slot_size = round_slot(max_payload),
-                                .max_payload = max_payload};
+    memcpy(base, &g, sizeof(g));
+    ipcf_sigbus_leave(&fr);
     return 0;
 }
 
@@ -245,6 +254,7 @@ static int read_indices(const unsigned char *base, uint32_t slots, uint64_t *h, 
     guard_enter(&fr);
     if (sigsetjmp(fr.env, 0))
         return -IPCF_ESHRUNK;
+    ipcf_sigbus_probe(base);
     uint64_t hv = atomic_load_explicit(&s->head.idx, memory_order_acquire);
     uint64_t tv = atomic_load_explicit(&s->tail.idx, memory_order_acquire);
     ipcf_sigbus_leave(&fr);
@@ -358,26 +368,42 @@ void ipcf_ring_seg_close(struct ipcf_ring_seg *seg)
     seg->name[0] = '\0';
 }
 
-/* Claim role index ri for this process. A live holder other than us: -EBUSY. */
+/* Claim role index ri for this process. A live holder other than us: -EBUSY.
+ * The holder's liveness is judged from private copies outside the SIGBUS
+ * frame (it reads /proc: no system call or buffer of ours is left half-done
+ * by a jump); the claim itself is a CAS from the holder we judged, so a
+ * holder that changed in between makes us lose (-EBUSY), never steal. */
 static int register_role(struct ipcf_ring *r, int ri)
 {
     struct ring_shared *s = shared(r);
     pid_t me = getpid();
+    uint64_t my_start = ipcf__proc_start(me);
     struct ipcf_sigbus_frame fr;
+    volatile int32_t seen = 0; /* read after a jump: volatile */
+    volatile uint64_t seen_start = 0;
     guard_enter(&fr);
-    if (sigsetjmp(fr.env, 0))
+    if (sigsetjmp(fr.env, 0)) {
+        r->shrunk = 1;
         return -IPCF_ESHRUNK;
-    int32_t holder = atomic_load_explicit(&s->h.role_pid[ri], memory_order_acquire);
-    uint64_t start = atomic_load_explicit(&s->h.role_start[ri], memory_order_acquire);
-    if (holder != 0 && holder != me && ipcf__proc_alive(holder, start)) {
-        ipcf_sigbus_leave(&fr);
-        return -EBUSY;
     }
+    ipcf_sigbus_probe(r->base);
+    seen = atomic_load_explicit(&s->h.role_pid[ri], memory_order_acquire);
+    seen_start = atomic_load_explicit(&s->h.role_start[ri], memory_order_acquire);
+    ipcf_sigbus_leave(&fr);
+    int32_t holder = seen;
+    if (holder != 0 && holder != me && ipcf__proc_alive(holder, seen_start))
+        return -EBUSY;
+    guard_enter(&fr);
+    if (sigsetjmp(fr.env, 0)) {
+        r->shrunk = 1;
+        return -IPCF_ESHRUNK;
+    }
+    ipcf_sigbus_probe(r->base);
     if (!atomic_compare_exchange_strong(&s->h.role_pid[ri], &holder, (int32_t)me)) {
         ipcf_sigbus_leave(&fr);
         return -EBUSY; /* another restarted peer won the race */
     }
-    atomic_store_explicit(&s->h.role_start[ri], ipcf__proc_start(me), memory_order_release);
+    atomic_store_explicit(&s->h.role_start[ri], my_start, memory_order_release);
     r->my_gen = atomic_fetch_add(&s->h.generation, 1) + 1;
     atomic_store_explicit(&s->h.role_gen[ri], r->my_gen, memory_order_release);
     ipcf_sigbus_leave(&fr);
@@ -439,6 +465,10 @@ int ipcf_ring_attach(int fd, enum ipcf_ring_role role, struct ipcf_ring **out)
 {
     struct stat st;
     *out = NULL;
+    /* Re-check the SIGBUS disposition now (a system call; push/pop only test
+     * a flag): it may have been reset since this process last used the guard
+     * (targets/shm_common/sigbus.c). */
+    IPCF_TRY(ipcf_sigbus_install());
     if (fstat(fd, &st) < 0)
         return -errno;
     if ((size_t)st.st_size < IPCF_RING_HDR_SIZE)
@@ -464,6 +494,7 @@ void ipcf_ring_detach(struct ipcf_ring *r)
         struct ipcf_sigbus_frame fr;
         guard_enter(&fr);
         if (sigsetjmp(fr.env, 0) == 0) {
+            ipcf_sigbus_probe(r->base);
             int32_t me = (int32_t)getpid();
             int ri = r->role == IPCF_RING_PRODUCER ? 0 : 1;
             atomic_compare_exchange_strong(&shared(r)->h.role_pid[ri], &me, 0);
@@ -493,6 +524,7 @@ int ipcf_ring_push(struct ipcf_ring *r, const void *msg, size_t len)
         r->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(r->base);
     uint64_t t = atomic_load_explicit(&s->tail.idx, memory_order_acquire); /* P0 */
     if (t > r->head || r->head - t > r->slots) {
         ipcf_sigbus_leave(&fr);
@@ -515,6 +547,7 @@ int ipcf_ring_push(struct ipcf_ring *r, const void *msg, size_t len)
         r->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(r->base);
     atomic_store_explicit(&s->head.idx, r->head + 1,
                           IPCF_BUG(ring_relaxed_publish) ? memory_order_relaxed
                                                          : memory_order_release); /* P1 */
@@ -580,6 +613,7 @@ int ipcf_ring_pop(struct ipcf_ring *r, void *buf, size_t cap, size_t *len, uint6
         r->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(r->base);
     uint64_t h = atomic_load_explicit(&s->head.idx, memory_order_acquire); /* C1: one fetch */
     if (IPCF_BUG(ring_trust_index)) {
         size_t tn = 0;
@@ -639,6 +673,7 @@ release:
         r->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(r->base);
     atomic_store_explicit(&s->tail.idx, r->tail + 1, memory_order_release); /* C2 */
     atomic_store_explicit(&s->tail.beat, ++r->beat, memory_order_relaxed);
     ipcf_sigbus_leave(&fr);
@@ -709,6 +744,7 @@ int ipcf_ring_info(struct ipcf_ring *r, struct ipcf_ring_info *info)
         r->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(r->base);
     info->head = atomic_load(&s->head.idx);
     info->tail = atomic_load(&s->tail.idx);
     info->generation = atomic_load(&s->h.generation);
@@ -737,6 +773,7 @@ int ipcf_ring_peer_alive(struct ipcf_ring *r)
         r->shrunk = 1;
         return -IPCF_ESHRUNK;
     }
+    ipcf_sigbus_probe(r->base);
     int32_t pid = atomic_load_explicit(&s->h.role_pid[ri], memory_order_acquire);
     uint64_t start = atomic_load_explicit(&s->h.role_start[ri], memory_order_acquire);
     ipcf_sigbus_leave(&fr);
