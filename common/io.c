@@ -96,6 +96,11 @@ int64_t ipcf_clock_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+int64_t ipcf_clock_ms(void)
+{
+    return ipcf_clock_ns() / 1000000;
+}
+
 struct ipcf_deadline ipcf_deadline_in(int timeout_ms)
 {
     struct ipcf_deadline dl;

@@ -49,6 +49,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ipcfuzz/io.h"
 #include "audit.h"
 #include "cli.h"
 
@@ -79,13 +80,6 @@ struct outcome {
     char last_err[160];
     char first_err[160];
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void help(FILE *f)
 {
@@ -213,7 +207,7 @@ static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed
     close(errp[1]);
     fcntl(outp[0], F_SETFL, O_NONBLOCK);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
-    int64_t deadline = now_ms() + c->timeout_ms;
+    int64_t deadline = ipcf_clock_ms() + c->timeout_ms;
     char errbuf[16384];
     size_t errlen = 0;
     bool reaped = false;
@@ -224,7 +218,7 @@ static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed
         for (int i = 0; i < 2; i++)
             if (fds[i] >= 0)
                 p[n++] = (struct pollfd){.fd = fds[i], .events = POLLIN};
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - ipcf_clock_ms();
         if (left <= 0 && !o->hung) {
             o->hung = true;
             kill(-pid, SIGKILL);
@@ -277,7 +271,7 @@ static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed
                 kill(-pid, SIGKILL); /* the rest of its tree */
             }
         }
-        if (reaped && now_ms() > deadline + 2000) /* a grandchild holds a pipe */
+        if (reaped && ipcf_clock_ms() > deadline + 2000) /* a grandchild holds a pipe */
             break;
     }
     for (int i = 0; i < 2; i++)
@@ -888,7 +882,7 @@ int ipcf__cmd_exec(int argc, char **argv)
         }
     }
 
-    int64_t end = time_ms ? now_ms() + time_ms : 0;
+    int64_t end = time_ms ? ipcf_clock_ms() + time_ms : 0;
     uint64_t found = 0, ran = 0;
     int exit_rc = IPCF_EXIT_CLEAN;
     struct groups groups = {NULL, 0};
@@ -907,7 +901,7 @@ int ipcf__cmd_exec(int argc, char **argv)
         snprintf(names_joined + strlen(names_joined), sizeof(names_joined) - strlen(names_joined),
                  "%s%s", i ? "\t" : "", c.globs[i]);
     for (uint64_t i = 0; !iterations || i < iterations; i++) {
-        if (end && now_ms() >= end)
+        if (end && ipcf_clock_ms() >= end)
             break;
         if (ipcf__sup_stop_signal()) {
             exit_rc = 128 + ipcf__sup_stop_signal();

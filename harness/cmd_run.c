@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipcfuzz/io.h"
 #include "audit.h"
 #include "cli.h"
 #include "report.h"
@@ -72,13 +73,6 @@ struct record {
     struct ipcf_findings findings;
     unsigned reproduced, confirmations; /* confirmation replays (0/0: none) */
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void help(FILE *f)
 {
@@ -178,7 +172,7 @@ struct sink {
 
 static void progress(struct sink *k, bool force)
 {
-    int64_t t = now_ms();
+    int64_t t = ipcf_clock_ms();
     struct campaign *c = k->c;
     if (!force && t - k->last_progress < (k->tty ? 200 : 10000))
         return;
@@ -253,11 +247,11 @@ static int campaign_loop(struct campaign *c, unsigned job, unsigned jobs, struct
         fprintf(stderr, "%s run: cannot start the supervisor: %s\n", ipcf__prog, ipcf_strerror(rc));
         return IPCF_EXIT_INTERNAL;
     }
-    int64_t end = c->time_ms ? now_ms() + c->time_ms : 0;
+    int64_t end = c->time_ms ? ipcf_clock_ms() + c->time_ms : 0;
     uint64_t total = c->iterations ? c->iterations * c->nscen : UINT64_MAX;
     int exit_rc = IPCF_EXIT_CLEAN;
     for (uint64_t g = 0; g < total; g++) {
-        if (end && now_ms() >= end)
+        if (end && ipcf_clock_ms() >= end)
             break;
         const struct ipcf_scenario *s = c->scen[g % c->nscen];
         uint64_t i = g / c->nscen;
@@ -615,7 +609,8 @@ int ipcf__cmd_run(int argc, char **argv)
 
     struct ipcf_report report;
     ipcf_report_init(&report);
-    struct sink k = {.c = &c, .report = &report, .t0 = now_ms(), .tty = isatty(STDERR_FILENO)};
+    struct sink k = {
+        .c = &c, .report = &report, .t0 = ipcf_clock_ms(), .tty = isatty(STDERR_FILENO)};
     k.last_progress = k.t0;
     int exit_rc;
     if (c.jobs == 1) {
@@ -650,7 +645,7 @@ int ipcf__cmd_run(int argc, char **argv)
                 FILE *out = fdopen(p[1], "w");
                 if (!out || ipcf_run_begin() < 0)
                     _exit(IPCF_EXIT_INTERNAL);
-                struct sink wk = {.c = &c, .pipe = out, .t0 = now_ms()};
+                struct sink wk = {.c = &c, .pipe = out, .t0 = ipcf_clock_ms()};
                 int wrc = campaign_loop(&c, j, c.jobs, &wk);
                 fclose(out);
                 (void)ipcf_run_remove_names(0);

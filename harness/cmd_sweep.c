@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipcfuzz/io.h"
 #include "cli.h"
 
 #define MAX_SETS 64
@@ -38,13 +39,6 @@ struct peercount {
     struct setcount sets[MAX_SETS];
     unsigned nsets;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void help(FILE *f)
 {
@@ -219,7 +213,7 @@ int ipcf__cmd_sweep(int argc, char **argv)
     uint64_t plans_total = total_points * NFAULTS;
     uint64_t stride = plans_total > max_points ? (plans_total + max_points - 1) / max_points : 1;
     uint64_t ran = 0, failed_plans = 0;
-    int64_t end = time_ms ? now_ms() + time_ms : 0;
+    int64_t end = time_ms ? ipcf_clock_ms() + time_ms : 0;
     /* fault-major order; with a stride, each fault takes a different offset so
      * every fault kind covers its own evenly spread subset of the points */
     for (unsigned fl = 0; fl < NFAULTS && !exit_rc; fl++) {
@@ -230,7 +224,7 @@ int ipcf__cmd_sweep(int argc, char **argv)
                 for (uint64_t i = 1; i <= sc->count && !exit_rc; i++, m++) {
                     if ((m + fl) % stride)
                         continue;
-                    if (end && now_ms() >= end)
+                    if (end && ipcf_clock_ms() >= end)
                         goto done;
                     char text[256];
                     snprintf(text, sizeof(text), "%s:%s:when=%llu:peer=%s", sc->set, faults[fl],

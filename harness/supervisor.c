@@ -38,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipcfuzz/io.h"
 #include "audit.h"
 #include "supervisor.h"
 
@@ -123,13 +124,6 @@ int ipcf__sup_signals(void)
 int ipcf__sup_stop_signal(void)
 {
     return stop_signal;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- plans ----------------------------------------------------------------- */
@@ -636,7 +630,7 @@ static int watch_loop(struct iter *it, int64_t deadline, struct ipcf_sup_result 
             return 0;
         if (stop_signal)
             return -EINTR;
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - ipcf_clock_ms();
         if (left <= 0)
             return -IPCF_ETIMEDOUT;
         if (fallback && left > FALLBACK_MS)
@@ -809,7 +803,7 @@ int ipcf__sup_iteration(struct ipcf_sup *sup, const struct ipcf_scenario *s,
     struct ipcf_semantics sem[IPCF_MAX_STREAMS];
     bool setup_done = false, audited = false, interrupted = false;
     int rc = 0;
-    int64_t t0 = now_ms();
+    int64_t t0 = ipcf_clock_ms();
 
     memset(res, 0, sizeof(*res));
     ipcf_findings_init(&res->findings);
@@ -887,7 +881,7 @@ int ipcf__sup_iteration(struct ipcf_sup *sup, const struct ipcf_scenario *s,
     int64_t deadline = t0 + it.timeout_ms;
     rc = watch(&it, deadline, res);
     if (rc == -IPCF_ETIMEDOUT) {
-        rc = stop_all(&it, true, now_ms() - t0, res);
+        rc = stop_all(&it, true, ipcf_clock_ms() - t0, res);
     } else if (rc == -EINTR) {
         interrupted = true;
         rc = stop_all(&it, false, 0, res);
@@ -1012,7 +1006,7 @@ out:
     free(it.ends);
     free(it.restarts);
     free(it.restart_detail);
-    res->elapsed_ms = now_ms() - t0;
+    res->elapsed_ms = ipcf_clock_ms() - t0;
     if (rc == 0 && (interrupted || stop_signal))
         rc = -EINTR;
     return rc;

@@ -69,6 +69,9 @@ struct ipcf_deadline {
 /* CLOCK_MONOTONIC now, in nanoseconds. */
 int64_t ipcf_clock_ns(void);
 
+/* CLOCK_MONOTONIC now, in milliseconds. */
+int64_t ipcf_clock_ms(void);
+
 /* The deadline timeout_ms from now (timeout_ms < 0 is treated as 0). */
 struct ipcf_deadline ipcf_deadline_in(int timeout_ms);
 

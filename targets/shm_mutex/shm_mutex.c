@@ -137,6 +137,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipcfuzz/io.h"
 #include "ipcfuzz/bugs.h"
 #include "ipcfuzz/names.h"
 #include "ipcfuzz/shm_queue.h"
@@ -506,17 +507,10 @@ void *ipcf_shm_queue_mem(const struct ipcf_shm_queue *q, size_t *size)
 
 /* ---- time, futex ---------------------------------------------------------- */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Absolute deadline timeout_ms from now (negative counts as 0). */
 static int64_t deadline_in(int timeout_ms)
 {
-    return now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    return ipcf_clock_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 }
 
 static struct timespec ms_to_ts(int64_t ms)
@@ -619,7 +613,7 @@ static int after_acquire(struct ipcf_shm_queue *q, int rc)
     return -rc; /* EINVAL...: mutex not held */
 }
 
-/* Take the mutex by the monotonic deadline (ms, now_ms() clock). 0 = held
+/* Take the mutex by the monotonic deadline (ms, ipcf_clock_ms() clock). 0 = held
  * (repaired first if its owner had died); -IPCF_ETIMEDOUT (a live owner kept
  * it); -ENOTRECOVERABLE (at once: the shared flag, or glibc's verdict, which
  * then sets the flag). Never blocks past the deadline; a deadline already
@@ -647,7 +641,7 @@ static int lock_queue(struct ipcf_shm_queue *q, int64_t deadline)
             break;
         if (LOAD(q->s->st.unrecoverable))
             return -ENOTRECOVERABLE;
-        if (now_ms() >= deadline) {
+        if (ipcf_clock_ms() >= deadline) {
             rc = ETIMEDOUT;
             break;
         }
@@ -670,7 +664,7 @@ static int wait_change(struct ipcf_shm_queue *q, int64_t deadline)
     struct q_shared *s = q->s;
     uint32_t seen = __atomic_load_n(&s->change, __ATOMIC_ACQUIRE); /* under the mutex */
     unlock_queue(q);
-    int64_t left = deadline - now_ms();
+    int64_t left = deadline - ipcf_clock_ms();
     if (left <= 0)
         return -IPCF_ETIMEDOUT;
     if (IPCF_BUG(mutex_unbounded_wait)) {
@@ -689,7 +683,7 @@ static int wait_until(struct ipcf_shm_queue *q, int (*pred)(const struct ipcf_sh
                       int64_t deadline)
 {
     while (!pred(q)) {
-        if (now_ms() >= deadline) {
+        if (ipcf_clock_ms() >= deadline) {
             unlock_queue(q);
             return -IPCF_ETIMEDOUT;
         }

@@ -94,6 +94,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ipcfuzz/io.h"
 #include "ipcfuzz/bugs.h"
 #include "ipcfuzz/shm_ring.h"
 #include "ipcfuzz/sigbus.h"
@@ -686,13 +687,6 @@ release:
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Back off: yield for the first rounds, then sleep up to 1 ms. */
 static void backoff(unsigned round)
 {
@@ -707,12 +701,12 @@ static void backoff(unsigned round)
 
 int ipcf_ring_push_wait(struct ipcf_ring *r, const void *msg, size_t len, int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = ipcf_clock_ms() + timeout_ms;
     for (unsigned round = 0;; round++) {
         int rc = ipcf_ring_push(r, msg, len);
         if (rc != -EAGAIN)
             return rc;
-        if (now_ms() >= deadline)
+        if (ipcf_clock_ms() >= deadline)
             return -IPCF_ETIMEDOUT;
         backoff(round);
     }
@@ -721,12 +715,12 @@ int ipcf_ring_push_wait(struct ipcf_ring *r, const void *msg, size_t len, int ti
 int ipcf_ring_pop_wait(struct ipcf_ring *r, void *buf, size_t cap, size_t *len, uint64_t *seq,
                        int timeout_ms)
 {
-    int64_t deadline = now_ms() + timeout_ms;
+    int64_t deadline = ipcf_clock_ms() + timeout_ms;
     for (unsigned round = 0;; round++) {
         int rc = ipcf_ring_pop(r, buf, cap, len, seq);
         if (rc != -EAGAIN)
             return rc;
-        if (now_ms() >= deadline)
+        if (ipcf_clock_ms() >= deadline)
             return -IPCF_ETIMEDOUT;
         backoff(round);
     }
