@@ -343,5 +343,8 @@ IPCF_SCENARIO(shm_mutex,
                         {.name = "consumer2", .run = run_consumer, .restarts = 2}},
               .streams = {{.id = 1, .name = "p1", .sender = "producer1", .semantics = MQ_SEM},
                           {.id = 2, .name = "p2", .sender = "producer2", .semantics = MQ_SEM}},
-              .names = {"queue"}, .calls = "poll,read", .shared_size = sizeof(struct mq_shared),
-              .messages = 32, .setup = mq_setup, .check = mq_check, .teardown = mq_teardown);
+              .names = {"queue"},
+              .calls = "poll,read,point=shm_mutex.push.written,point=shm_mutex.push.published,"
+                       "point=shm_mutex.pop.saved,point=shm_mutex.pop.published",
+              .shared_size = sizeof(struct mq_shared), .messages = 32, .setup = mq_setup,
+              .check = mq_check, .teardown = mq_teardown);
