@@ -26,6 +26,13 @@ case $mode in
       # machine (every process of the suite has ended by now): not a leak.
       owner=$(echo "$entry" | sed -n 's/^[a-z]*:\(.*\/\)\{0,1\}ipcf\.\([0-9][0-9]*\)\..*/\2/p')
       if [ -n "$owner" ] && kill -0 "$owner" 2>/dev/null; then continue; fi
+      # ... and a run that ended between the listing and the check removed
+      # its names on the way out: report only what is still there.
+      case $entry in
+        shm:*) [ -e "/dev/shm/${entry#shm:}" ] || continue ;;
+        mq:*) [ -e "/dev/mqueue/${entry#mq:}" ] || continue ;;
+        dir:*) [ -e "${entry#dir:}" ] || continue ;;
+      esac
       echo "$entry"
     done)
     # processes started from this build tree (the state file lives in it)
