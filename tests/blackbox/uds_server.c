@@ -3,7 +3,7 @@
  *   uds_server SOCKET-PATH
  * binds SOCKET-PATH, starts its client (this program re-executed as
  * "uds_client", a separate process name for peer= rules), serves CONNS
- * connections — each: read a 16-byte request, answer with a 32 KiB reply —
+ * connections — each: read a 16-byte request, answer with a 512 KiB reply —
  * then removes SOCKET-PATH and prints what it served.
  *
  * Correct build: accept() and I/O retry EINTR and continue after partial
@@ -26,7 +26,10 @@
 #include <unistd.h>
 
 #define CONNS 3
-#define REPLY (32 * 1024)
+/* Larger than an AF_UNIX socket send buffer (~208 KiB by default): the server
+ * is still blocked mid-reply when a client dies while reading, so the death
+ * is always seen as EPIPE (or SIGPIPE), whatever the scheduling. */
+#define REPLY (512 * 1024)
 
 static char reply[REPLY];
 
