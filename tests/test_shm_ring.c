@@ -34,19 +34,15 @@ int ipcf_fuzz_ring_consume_one(const uint8_t *data, size_t size);
 #define UNDER_TSAN 0
 #endif
 
-/* ---- children with plain signal dispositions ---------------------------
- * cmocka catches SIGSEGV/SIGBUS/... to report a failing test by longjmp; a
- * forked child that inherited those handlers would go on running the rest of
- * the suite after a crash. Our children restore the defaults first (and
- * re-install the SIGBUS guard so it chains to the default). */
+/* Children: ipcft_fork() already restores the default crash signals
+ * (cmocka's handlers would make a crashed child resume the suite); they also
+ * re-arm the SIGBUS guard over the default disposition. */
 static int (*child_fn)(void *);
 static void *child_arg;
 
 static int child_trampoline(void *unused)
 {
-    static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGABRT};
-    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-        signal(sigs[i], SIG_DFL);
+    (void)unused;
     if (ipcf_sigbus_install() < 0)
         return 98;
     return child_fn(child_arg);
