@@ -209,8 +209,7 @@ END {
         } else {
             printf("/* %s %s(%s) */\n", cret[c], n, cparams[c]) > wrp
             printf("%s ipcf_wrap_%s(%s)\n{\n", cret[c], n, cparams[c]) > wrp
-            printf("    static %s (*real)(%s);\n", cret[c], cparams[c]) > wrp
-            printf("    %s = (%s (*)(%s))ipcf__real(IPCF__CALL_%s, (void **)&real);\n", fnt, cret[c], cparams[c], n) > wrp
+            printf("    %s = (%s (*)(%s))ipcf__real(IPCF__CALL_%s);\n", fnt, cret[c], cparams[c], n) > wrp
         }
         printf("    struct ipcf__ctx cx;\n    %s r;\n    int e;\n", cret[c]) > wrp
         if (shortk ~ /^(iov|msg):/)
@@ -271,8 +270,7 @@ END {
         printf("    ipcf__end(&cx);\n    errno = e;\n    return r;\n}\n\n") > wrp
         if (regk == "") {
             printf("%s ipcf_wrap_%s(%s)\n{\n", cret[c], n, cparams[c]) > wrp
-            printf("    static %s (*real)(%s);\n", cret[c], cparams[c]) > wrp
-            printf("    %s = (%s (*)(%s))ipcf__real(IPCF__CALL_%s, (void **)&real);\n", fnt, cret[c], cparams[c], n) > wrp
+            printf("    %s = (%s (*)(%s))ipcf__real(IPCF__CALL_%s);\n", fnt, cret[c], cparams[c], n) > wrp
             printf("    if (ipcf__fast(IPCF__CALL_%s))\n        return fn(%s);\n", n, args) > wrp
             printf("    return slow_%s(fn%s%s);\n}\n\n", n, (args != "" ? ", " : ""), args) > wrp
         }

@@ -1,5 +1,6 @@
-/* init.c — the interposer's constructor: configure the scheduler from the
- * environment (IPCF_PLAN, IPCF_SEED, IPCF_PEER, IPCF_TRACE) before main().
+/* init.c — the interposer's constructor: install the scheduler's fork
+ * handlers and configure it from the environment (IPCF_PLAN, IPCF_SEED,
+ * IPCF_PEER, IPCF_TRACE) before main().
  * Part of ipcf_interpose and of libipcfuzz_preload.so, so a program gets the
  * same behaviour whether the wrappers are linked in or preloaded.
  *
@@ -14,6 +15,9 @@
 
 __attribute__((constructor)) static void ipcf_interpose_init(void)
 {
+    /* Fork handlers now, once: otherwise every peer a supervisor forks would
+     * install them itself (a malloc and page faults per child). */
+    ipcf__atfork_once();
     struct ipcf_plan_error err;
     int rc = ipcf_faults_load_env(&err);
     if (rc >= 0)

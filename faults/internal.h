@@ -124,12 +124,14 @@ int ipcf__reg_ok(void);
  * dlsym(RTLD_NEXT) (in sanitizer builds the sanitizer's interceptor first) and
  * cached in *slot. errno is preserved. */
 void *ipcf__real_sym(const char *sym, void **slot);
-/* The same for a call id; the cached case is inline (every wrapper's first
- * step). */
-static inline void *ipcf__real(int call, void **slot)
+/* The real function of each call's wrapper, once resolved (sched.c). */
+extern void *ipcf__real_fn[IPCF__NCALLS];
+/* The real function of a call id; the cached case is inline (every wrapper's
+ * first step). ipcf_faults_resolve_all() fills every slot at once. */
+static inline void *ipcf__real(int call)
 {
-    void *f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    return f ? f : ipcf__real_sym(ipcf__calls[call].name, slot);
+    void *f = __atomic_load_n(&ipcf__real_fn[call], __ATOMIC_ACQUIRE);
+    return f ? f : ipcf__real_sym(ipcf__calls[call].name, &ipcf__real_fn[call]);
 }
 
 /* ---- the lock-free pass-through test (sched.c owns the variables) --------- */

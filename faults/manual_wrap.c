@@ -35,8 +35,7 @@ typedef int (*openat_fn)(int, const char *, int, ...);
 
 int ipcf_wrap_open(const char *pathname, int flags, ...)
 {
-    static void *real;
-    open_fn fn = (open_fn)ipcf__real(IPCF__CALL_open, &real);
+    open_fn fn = (open_fn)ipcf__real(IPCF__CALL_open);
     mode_t mode = 0;
     struct ipcf__ctx cx;
     if (flags & (O_CREAT | O_TMPFILE)) {
@@ -55,8 +54,7 @@ int ipcf_wrap_open(const char *pathname, int flags, ...)
 
 int ipcf_wrap_openat(int dirfd, const char *pathname, int flags, ...)
 {
-    static void *real;
-    openat_fn fn = (openat_fn)ipcf__real(IPCF__CALL_openat, &real);
+    openat_fn fn = (openat_fn)ipcf__real(IPCF__CALL_openat);
     mode_t mode = 0;
     struct ipcf__ctx cx;
     if (flags & (O_CREAT | O_TMPFILE)) {

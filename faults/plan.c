@@ -318,6 +318,39 @@ static int parse_when(struct parser *p, size_t a, size_t b, struct ipcf_rule *r)
     return 0;
 }
 
+/* inc=FIRST['..'[LAST]]: incarnation numbers, 0 = the first run */
+static int parse_inc(struct parser *p, size_t a, size_t b, struct ipcf_rule *r)
+{
+    const char *s = p->s;
+    const uint64_t max = IPCF_INC_UNBOUNDED - 1;
+    uint64_t first, last;
+    size_t i = a, j;
+    for (j = i; j < b && s[j] >= '0' && s[j] <= '9'; j++)
+        ;
+    if (parse_u64(s, i, j, max, &first) < 0)
+        return fail(p, i, "expected inc=FIRST with FIRST an incarnation (0 = the first run)");
+    last = first;
+    i = j;
+    if (i + 2 <= b && s[i] == '.' && s[i + 1] == '.') {
+        i += 2;
+        for (j = i; j < b && s[j] >= '0' && s[j] <= '9'; j++)
+            ;
+        if (j == i)
+            last = IPCF_INC_UNBOUNDED;
+        else if (parse_u64(s, i, j, max, &last) < 0)
+            return fail(p, i, "expected LAST (an incarnation) after '..'");
+        else if (last < first)
+            return fail(p, i, "expected LAST >= FIRST in inc=FIRST..LAST");
+        i = j;
+    }
+    if (i != b)
+        return fail(p, i, "expected '..' or the end of inc=");
+    r->has_inc = 1;
+    r->inc_first = (uint32_t)first;
+    r->inc_last = (uint32_t)last;
+    return 0;
+}
+
 static int name_char(char c, int glob)
 {
     if (is_alnum(c) || c == '_' || c == '.' || c == '-' || c == '/')
@@ -510,7 +543,7 @@ static int parse_action(struct parser *p, const struct ipcf_rule *r, int call, s
     } else {
         return fail(p, keypos,
                     "expected an action (error retval short corrupt signal kill shrink delay) "
-                    "or filter (when p peer)");
+                    "or filter (when p peer inc)");
     }
 #undef KEY
     return check_action(p, keypos, r, call, a);
@@ -521,7 +554,7 @@ static int parse_rule(struct parser *p, struct ipcf_rule *r)
 {
     const char *s = p->s;
     size_t a = p->pos, b = a;
-    int call = -1, have_when = 0, have_p = 0, have_peer = 0;
+    int call = -1, have_when = 0, have_p = 0, have_peer = 0, have_inc = 0;
     memset(r, 0, sizeof(*r));
     r->p_ppm = 1000000;
     r->when_step = 1;
@@ -573,6 +606,10 @@ static int parse_rule(struct parser *p, struct ipcf_rule *r)
             if (have_peer++)
                 return fail(p, k, "duplicate filter peer=");
             IPCF_TRY(take_name(p, va, vb, r->peer, sizeof(r->peer), 1, "a peer name or glob"));
+        } else if (ke - k == 3 && !memcmp(s + k, "inc", 3)) {
+            if (have_inc++)
+                return fail(p, k, "duplicate filter inc=");
+            IPCF_TRY(parse_inc(p, va, vb, r));
         } else {
             struct ipcf_action act;
             IPCF_TRY(parse_action(p, r, call, k, s + k, ke - k, va, vb, &act));
@@ -742,6 +779,13 @@ int ipcf_plan_format(const struct ipcf_plan *plan, char *buf, size_t cap)
         }
         if (r->peer[0])
             put(&k, ":peer=%.*s", IPCF_PLAN_NAME_MAX, r->peer);
+        if (r->has_inc) {
+            put(&k, ":inc=%u", (unsigned)r->inc_first);
+            if (r->inc_last == IPCF_INC_UNBOUNDED)
+                put(&k, "..");
+            else if (r->inc_last != r->inc_first)
+                put(&k, "..%u", (unsigned)r->inc_last);
+        }
     }
     return k.len > (size_t)INT32_MAX ? INT32_MAX : (int)k.len;
 }
@@ -802,6 +846,9 @@ static int rule_equal(const struct ipcf_rule *a, const struct ipcf_rule *b)
         return 0;
     if (a->when_first && (a->when_last != b->when_last || a->when_step != b->when_step))
         return 0;
+    if (!a->has_inc != !b->has_inc ||
+        (a->has_inc && (a->inc_first != b->inc_first || a->inc_last != b->inc_last)))
+        return 0;
     for (unsigned i = 0; i < a->nactions && i < IPCF_RULE_ACTIONS; i++) {
         const struct ipcf_action *x = &a->actions[i], *y = &b->actions[i];
         if (x->kind != y->kind || x->value != y->value)
@@ -820,4 +867,24 @@ int ipcf_plan_equal(const struct ipcf_plan *a, const struct ipcf_plan *b)
         if (!rule_equal(&a->rules[i], &b->rules[i]))
             return 0;
     return 1;
+}
+
+/* ---- incarnations --------------------------------------------------------- */
+
+int ipcf_rule_kills(const struct ipcf_rule *r)
+{
+    for (unsigned i = 0; i < r->nactions && i < IPCF_RULE_ACTIONS; i++) {
+        const struct ipcf_action *a = &r->actions[i];
+        if (a->kind == IPCF_ACT_KILL_BEFORE || a->kind == IPCF_ACT_KILL_AFTER ||
+            (a->kind == IPCF_ACT_SIGNAL && (a->value == SIGKILL || a->value == SIGSTOP)))
+            return 1;
+    }
+    return 0;
+}
+
+int ipcf_rule_applies_to_incarnation(const struct ipcf_rule *r, unsigned inc)
+{
+    if (r->has_inc)
+        return inc >= r->inc_first && inc <= r->inc_last;
+    return inc == 0 || !ipcf_rule_kills(r);
 }

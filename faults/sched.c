@@ -80,7 +80,9 @@ static struct {
     uint64_t seed;
     char peer[IPCF_PLAN_NAME_MAX];
     uint64_t peer_hash;
+    unsigned incarnation; /* ipcf_faults_set_incarnation; selects rules with peer */
     struct point_slot points[POINTS_MAX];
+    int points_counted; /* a point count may be non-zero: reset must clear */
     ipcf_chooser_fn chooser;
     void *chooser_ctx;
     int bug_counter_shared; /* sampled before fork for the child */
@@ -167,6 +169,14 @@ void *ipcf__real_sym(const char *sym, void **slot)
     return f;
 }
 
+void *ipcf__real_fn[IPCF__NCALLS];
+
+void ipcf_faults_resolve_all(void)
+{
+    for (int c = 0; c < IPCF__NCALLS; c++)
+        (void)ipcf__real(c);
+}
+
 /* ---- configuration -------------------------------------------------------- */
 
 /* Recompute `ipcf__state` from the configuration (lock held). */
@@ -194,18 +204,29 @@ static void reset_counters_locked(void)
     if (S.rule_count)
         memset(S.rule_count, 0, S.plan.nrules * sizeof(S.rule_count[0]));
     for (size_t i = 0; i < IPCF__NCALLS; i++)
-        __atomic_store_n(&ipcf__set_count[i], 0, __ATOMIC_RELAXED);
-    for (size_t i = 0; i < POINTS_MAX; i++)
-        S.points[i].count = 0;
+        if (__atomic_load_n(&ipcf__set_count[i], __ATOMIC_RELAXED))
+            __atomic_store_n(&ipcf__set_count[i], 0, __ATOMIC_RELAXED);
+    /* Touch the point table only if a point was counted since the last reset:
+     * this runs in every forked peer, and the table spans 9 pages that a
+     * supervisor never touches, so even reading them would fault each one in
+     * again in every child (docs/performance.md). */
+    if (S.points_counted) {
+        for (size_t i = 0; i < POINTS_MAX; i++)
+            if (S.points[i].count)
+                S.points[i].count = 0;
+        S.points_counted = 0;
+    }
     __atomic_store_n(&hash_acc, 0, __ATOMIC_RELAXED);
 }
 
 static void peer_changed_locked(void)
 {
     S.peer_hash = ipcf__hash_str(S.peer);
-    for (size_t i = 0; i < S.plan.nrules; i++)
-        S.rule_peer_ok[i] =
-            !S.plan.rules[i].peer[0] || fnmatch(S.plan.rules[i].peer, S.peer, 0) == 0;
+    for (size_t i = 0; i < S.plan.nrules; i++) {
+        const struct ipcf_rule *r = &S.plan.rules[i];
+        S.rule_peer_ok[i] = (!r->peer[0] || fnmatch(r->peer, S.peer, 0) == 0) &&
+                            ipcf_rule_applies_to_incarnation(r, S.incarnation);
+    }
 }
 
 static void atfork_prepare(void)
@@ -319,6 +340,28 @@ int ipcf_faults_set_peer(const char *peer)
     return 0;
 }
 
+void ipcf_faults_set_incarnation(unsigned incarnation)
+{
+    ipcf__guard++;
+    pthread_mutex_lock(&S.lock);
+    S.incarnation = incarnation;
+    if (S.rule_peer_ok)
+        peer_changed_locked();
+    publish_locked();
+    pthread_mutex_unlock(&S.lock);
+    ipcf__guard--;
+}
+
+void ipcf_faults_enable(void)
+{
+    ipcf__guard++;
+    pthread_mutex_lock(&S.lock);
+    S.enabled = S.configured;
+    publish_locked();
+    pthread_mutex_unlock(&S.lock);
+    ipcf__guard--;
+}
+
 void ipcf_faults_disable(void)
 {
     ipcf__guard++;
@@ -349,7 +392,7 @@ uint64_t ipcf_faults_trace_hash(void)
         if (n)
             h += ipcf__mix64(ipcf__hash_str(ipcf__calls[c].name) ^ ipcf__mix64(n ^ 0xc0117ULL));
     }
-    for (size_t i = 0; i < POINTS_MAX; i++)
+    for (size_t i = 0; S.points_counted && i < POINTS_MAX; i++)
         if (S.points[i].count)
             h += ipcf__mix64(ipcf__hash_str(S.points[i].name) ^
                              ipcf__mix64(S.points[i].count ^ 0x90147ULL));
@@ -767,6 +810,7 @@ void ipcf_point(const char *name)
     pthread_mutex_lock(&S.lock);
     struct point_slot *ps = point_slot_locked(name, 1);
     cx.index = ps ? ++ps->count : 0;
+    S.points_counted = 1;
     ipcf_chooser_fn fn = S.enabled ? S.chooser : NULL;
     void *fctx = S.chooser_ctx;
     if (S.enabled && !fn)

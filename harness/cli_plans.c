@@ -5,7 +5,9 @@
  * so `run --seed S` replays exactly and a reproducer needs only the plan text.
  *
  * Fault classes (one or two per plan):
- *   kill    <call>:kill=before|after:when=K:peer=P      destructive
+ *   kill    <call>:kill=before|after:when=K:peer=P      destructive; when P
+ *           may be restarted twice, one in three also kills P's first
+ *           restart: <call>:kill=...:when=K2:peer=P:inc=1 (kill in recovery)
  *   eintr   <call>:error=EINTR:p=X[:peer=P]            transparent
  *   short   <read-or-write call>:short=N[:p=X]          transparent
  *   signal  <blocking call>:signal=SIGUSR1:p=X          transparent (real EINTR)
@@ -94,6 +96,14 @@ static const char *pick_call(struct rng *r, const struct callset *cs, enum pick 
 
 static const char *probs[] = {"0.05", "0.1", "0.3", "0.5"};
 
+static unsigned peer_index_of(const struct ipcf_scenario *s, const char *name)
+{
+    for (unsigned i = 0; i < ipcf_scenario_npeers(s); i++)
+        if (!strcmp(s->peers[i].name, name))
+            return i;
+    return 0;
+}
+
 /* Append one rule of class cls to buf at *off. */
 static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario *s,
                      const struct callset *cs, unsigned messages, char *buf, size_t cap,
@@ -115,6 +125,22 @@ static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario 
             n = snprintf(rule, sizeof(rule), "%s:kill=%s:when=%u:peer=%s", call, when, k, peer);
         else
             n = snprintf(rule, sizeof(rule), "%s:kill=%s:when=%u", call, when, k);
+        /* Kill during recovery: when the victim may be restarted twice, one
+         * plan in three also kills its first restart (inc=1), at a point of
+         * its own. Drawn from a second stream so that the rest of the plan
+         * is what it would be without this rule. */
+        const struct ipcf_peer_def *def = peer ? &s->peers[peer_index_of(s, peer)] : NULL;
+        struct rng r2 = {r->s ^ 0x6b696c6c72656321ull};
+        if (n > 0 && def && def->restarts >= 2 && below(&r2, 3) == 0) {
+            const char *call2 = pick_call(&r2, cs, PICK_ANY);
+            int m =
+                snprintf(rule + n, sizeof(rule) - (size_t)n, ";%s:kill=%s:when=%u:peer=%s:inc=1",
+                         call2, below(&r2, 2) ? "after" : "before", 1 + below(&r2, span), peer);
+            if (m > 0 && (size_t)m < sizeof(rule) - (size_t)n)
+                n += m;
+            else
+                rule[n] = '\0';
+        }
     } else if (!strcmp(cls, "eintr")) {
         const char *call = pick_call(r, cs, PICK_CALL);
         const char *p = probs[below(r, 4)];

@@ -68,7 +68,6 @@ struct proc {
     int pidfd; /* -1: fall back to waitpid polling */
     int errfd; /* read end of its stderr pipe, -1 once closed */
     unsigned incarnation;
-    const struct ipcf_plan *plan; /* the plan it runs with */
 };
 
 /* Per-peer state over all incarnations of one iteration. The stderr buffer
@@ -128,34 +127,9 @@ int ipcf__sup_stop_signal(void)
 
 /* ---- plans ----------------------------------------------------------------- */
 
-static bool action_kills(const struct ipcf_action *a)
-{
-    return a->kind == IPCF_ACT_KILL_BEFORE || a->kind == IPCF_ACT_KILL_AFTER ||
-           (a->kind == IPCF_ACT_SIGNAL && (a->value == SIGKILL || a->value == SIGSTOP));
-}
-
-int ipcf__plan_without_kills(const struct ipcf_plan *in, struct ipcf_plan *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (!in)
-        return 0;
-    for (size_t i = 0; i < in->nrules; i++) {
-        bool kills = false;
-        for (unsigned a = 0; a < in->rules[i].nactions; a++)
-            kills |= action_kills(&in->rules[i].actions[a]);
-        if (kills)
-            continue;
-        int rc = ipcf_plan_add_rule(out, &in->rules[i]);
-        if (rc < 0) {
-            ipcf_plan_free(out);
-            return rc;
-        }
-    }
-    return 0;
-}
-
-/* Did `plan` schedule signal `sig` for peer `peer` (a kill rule for SIGKILL)? */
-static bool plan_scheduled(const struct ipcf_plan *plan, const char *peer, int sig)
+/* Did `plan` schedule signal `sig` for incarnation `inc` of peer `peer` (a
+ * kill rule for SIGKILL)? The same rule selection as the scheduler's. */
+static bool plan_scheduled(const struct ipcf_plan *plan, const char *peer, unsigned inc, int sig)
 {
     if (!plan)
         return false;
@@ -163,6 +137,8 @@ static bool plan_scheduled(const struct ipcf_plan *plan, const char *peer, int s
         const struct ipcf_rule *r = &plan->rules[i];
         /* peer= is a glob for the scheduler (faults/sched.c): match alike */
         if (r->peer[0] && fnmatch(r->peer, peer, 0) != 0)
+            continue;
+        if (!ipcf_rule_applies_to_incarnation(r, inc))
             continue;
         for (unsigned a = 0; a < r->nactions; a++) {
             const struct ipcf_action *act = &r->actions[a];
@@ -324,9 +300,10 @@ struct iter {
     unsigned messages;
     int timeout_ms;
     void *shared;
-    struct peer_state *ps; /* npeers */
-    const struct ipcf_plan *plan;
-    struct ipcf_plan nokill;
+    struct peer_state *ps;        /* npeers */
+    const struct ipcf_plan *plan; /* every incarnation's; rules select by incarnation */
+    sigset_t caught;              /* signals a peer resets to SIG_DFL (reset_signals) */
+    int devnull;                  /* /dev/null, O_CLOEXEC: every peer's stdin */
     /* facts */
     struct ipcf_peer_end *ends;
     size_t nends, ends_cap;
@@ -350,12 +327,17 @@ static int pidfd_open_(pid_t pid)
  * (the supervisor's SIGINT/SIGTERM handlers, a test framework's SIGSEGV
  * handler...), SIGPIPE to SIG_DFL too (a peer that writes pipes must ignore it
  * itself). In sanitizer builds the fatal-signal handlers are the sanitizer's
- * (they print the report) and stay. */
-static void reset_signals(void)
+ * (they print the report) and stay.
+ *
+ * Which signals to reset is found once per iteration in the supervisor
+ * (after setup(), which may install handlers; nothing installs one while the
+ * peers run), so a peer makes a system call per caught signal, not one per
+ * signal number: on a paravirtualised VM a system call costs microseconds. */
+static void caught_signals(sigset_t *out)
 {
-    struct sigaction sa, old;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
+    struct sigaction old;
+    sigemptyset(out);
+    sigaddset(out, SIGPIPE);
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP)
             continue;
@@ -363,24 +345,32 @@ static void reset_signals(void)
         if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT)
             continue;
 #endif
-        if (sigaction(sig, NULL, &old) != 0)
-            continue;
-        if (sig == SIGPIPE || (old.sa_handler != SIG_DFL && old.sa_handler != SIG_IGN))
-            sigaction(sig, &sa, NULL);
+        if (sigaction(sig, NULL, &old) == 0 && old.sa_handler != SIG_DFL &&
+            old.sa_handler != SIG_IGN)
+            sigaddset(out, sig);
     }
+}
+
+static void reset_signals(const sigset_t *caught)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sigismember(caught, sig) == 1)
+            sigaction(sig, &sa, NULL);
 }
 
 /* In the child: become the peer. Never returns. */
 static void __attribute__((noreturn))
-peer_child(struct iter *it, unsigned idx, unsigned incarnation, const struct ipcf_plan *plan,
-           int errw, pid_t parent)
+peer_child(struct iter *it, unsigned idx, unsigned incarnation, int errw, pid_t parent)
 {
     const struct ipcf_peer_def *def = &it->s->peers[idx];
     setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
         _exit(127);
 
-    reset_signals();
+    reset_signals(&it->caught);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
@@ -392,10 +382,11 @@ peer_child(struct iter *it, unsigned idx, unsigned incarnation, const struct ipc
         if (it->ps[i].p.errfd >= 0)
             close(it->ps[i].p.errfd);
     }
-    int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (devnull >= 0) {
-        dup2(devnull, STDIN_FILENO);
-        close(devnull);
+    if (it->devnull >= 0) {
+        dup2(it->devnull, STDIN_FILENO);
+        close(it->devnull);
+    } else {
+        close(STDIN_FILENO);
     }
     dup2(errw, STDOUT_FILENO);
     dup2(errw, STDERR_FILENO);
@@ -429,12 +420,16 @@ peer_child(struct iter *it, unsigned idx, unsigned incarnation, const struct ipc
         .timeout_ms = it->timeout_ms,
         .shared = it->shared,
     };
-    int rc = ipcf_faults_configure(plan, it->seed, def->name);
+    /* The plan was installed (disabled) by the supervisor for this iteration
+     * (ipcf__sup_iteration): take this peer's identity, fresh counters, go. */
+    ipcf_faults_set_incarnation(incarnation);
+    int rc = ipcf_faults_set_peer(def->name);
     if (rc < 0) {
         fprintf(stderr, "ipcfuzz: peer %s: cannot configure faults: %s\n", def->name,
                 ipcf_strerror(rc));
         _exit(125);
     }
+    ipcf_faults_enable();
     rc = def->run(&ctx);
     ipcf_faults_disable();
     struct peer_slot *slot = &it->sup->slots[idx];
@@ -444,7 +439,7 @@ peer_child(struct iter *it, unsigned idx, unsigned incarnation, const struct ipc
     _exit(rc == 0 ? 0 : (rc > 0 && rc < 126 ? rc : 1));
 }
 
-static int spawn(struct iter *it, unsigned idx, unsigned incarnation, const struct ipcf_plan *plan)
+static int spawn(struct iter *it, unsigned idx, unsigned incarnation)
 {
     struct peer_state *ps = &it->ps[idx];
     int pfd[2];
@@ -461,7 +456,7 @@ static int spawn(struct iter *it, unsigned idx, unsigned incarnation, const stru
     }
     if (pid == 0) {
         close(pfd[0]);
-        peer_child(it, idx, incarnation, plan, pfd[1], parent);
+        peer_child(it, idx, incarnation, pfd[1], parent);
     }
     setpgid(pid, pid); /* both sides: no window where killpg(pid) misses it */
     close(pfd[1]);
@@ -472,7 +467,6 @@ static int spawn(struct iter *it, unsigned idx, unsigned incarnation, const stru
     ps->p.pidfd = pidfd_open_(pid);
     ps->p.errfd = pfd[0];
     ps->p.incarnation = incarnation;
-    ps->p.plan = plan;
     ps->started++;
     return 0;
 }
@@ -553,7 +547,7 @@ static int on_end(struct iter *it, unsigned idx, int status, struct ipcf_sup_res
         ps->outcome.signal = 0;
     } else {
         code = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-        bool sched = plan_scheduled(ps->p.plan, def->name, code);
+        bool sched = plan_scheduled(it->plan, def->name, ps->p.incarnation, code);
         kind = sched ? IPCF_END_KILLED_BY_PLAN : IPCF_END_SIGNALED;
         note = sched ? IPCF_NOTE_KILLED_BY_PLAN : IPCF_NOTE_SIGNALED;
         ps->outcome.exited = false;
@@ -588,7 +582,7 @@ static int on_end(struct iter *it, unsigned idx, int status, struct ipcf_sup_res
         unsigned inc = ps->started;
         (void)ipcf_ledger_append(it->sup->ledger, IPCF_LREC_NOTE, IPCF_NOTE_RESTARTED, idx, 0, 0,
                                  inc, 0, 0);
-        int rc = spawn(it, idx, inc, &it->nokill);
+        int rc = spawn(it, idx, inc);
         char detail[160];
         snprintf(detail, sizeof(detail), "restart of %s: %s", def->name,
                  rc < 0 ? ipcf_strerror(rc) : "started");
@@ -752,6 +746,7 @@ int ipcf__sup_create(struct ipcf_sup **out, const struct ipcf_sup_config *cfg)
         rc = -errno;
         goto fail;
     }
+    ipcf_faults_resolve_all(); /* once here, not in every peer (performance.md) */
     if (!getenv("IPCF_RUN_ID")) {
         rc = ipcf_run_begin();
         if (rc < 0)
@@ -808,6 +803,7 @@ int ipcf__sup_iteration(struct ipcf_sup *sup, const struct ipcf_scenario *s,
     memset(res, 0, sizeof(*res));
     ipcf_findings_init(&res->findings);
     memset(&it, 0, sizeof(it));
+    it.devnull = -1;
     memset(&sctx, 0, sizeof(sctx));
     if (!plan)
         plan = &empty;
@@ -828,14 +824,11 @@ int ipcf__sup_iteration(struct ipcf_sup *sup, const struct ipcf_scenario *s,
     if (it.npeers > IPCF_MAX_PEERS)
         return -EINVAL;
     it.ps = sup->ps;
+    it.devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     for (unsigned i = 0; i < it.npeers; i++) {
         peer_state_clear(&it.ps[i], s->peers[i].name);
         peer_names[i] = s->peers[i].name;
     }
-    rc = ipcf__plan_without_kills(plan, &it.nokill);
-    if (rc < 0)
-        goto out;
-
     if (!sup->cfg.no_audit) {
         struct ipcf_audit_opts ao = {0};
         rc = ipcf_audit_snapshot(&ao, &before);
@@ -869,8 +862,15 @@ int ipcf__sup_iteration(struct ipcf_sup *sup, const struct ipcf_scenario *s,
     }
     setup_done = true;
 
+    caught_signals(&it.caught);
+    /* Install the plan once for every peer of the iteration, disabled here: a
+     * peer only takes its identity and enables it (no plan copy per fork). */
+    rc = ipcf_faults_configure(plan, seed, NULL);
+    if (rc < 0)
+        goto out;
+    ipcf_faults_disable();
     for (unsigned i = 0; i < it.npeers; i++) {
-        rc = spawn(&it, i, 0, plan);
+        rc = spawn(&it, i, 0);
         if (rc < 0) {
             (void)add_end(&it, i, 0, IPCF_END_NOT_STARTED, rc);
             goto out;
@@ -1002,7 +1002,8 @@ out:
     ipcf_audit_snap_free(&before);
     ipcf_audit_snap_free(&after);
     ipcf_audit_snap_free(&leaked);
-    ipcf_plan_free(&it.nokill);
+    if (it.devnull >= 0)
+        close(it.devnull);
     free(it.ends);
     free(it.restarts);
     free(it.restart_detail);

@@ -71,10 +71,6 @@ IPCF_MUST_CHECK int ipcf__sup_signals(void);
 /* The signal that asked us to stop, or 0. */
 int ipcf__sup_stop_signal(void);
 
-/* The plan without kill rules (kill=before|after, signal=SIGKILL/SIGSTOP): what
- * a restarted peer runs with. 0 or -ENOMEM. */
-IPCF_MUST_CHECK int ipcf__plan_without_kills(const struct ipcf_plan *in, struct ipcf_plan *out);
-
 /* Translate the scenario's stream declarations for the oracle. Returns the
  * number written to sem[0..cap). */
 size_t ipcf__scenario_semantics(const struct ipcf_scenario *s, struct ipcf_semantics *sem,

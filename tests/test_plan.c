@@ -98,6 +98,36 @@ struct bad {
     const char *msg; /* substring */
 };
 
+/* inc=: which incarnations of a peer a rule applies to; without it, a rule
+ * that kills applies to the first run only and any other rule to all. */
+static void test_incarnation_filter(void **state)
+{
+    (void)state;
+    struct ipcf_plan p = parse_ok("write:kill=after; read:error=EINTR; write:kill=before:inc=1..2;"
+                                  "read:short=1:inc=0; point=x:kill=after:inc=3..; recv:signal");
+    const struct ipcf_rule *r = p.rules;
+    assert_true(ipcf_rule_kills(&r[0]));
+    assert_false(ipcf_rule_kills(&r[1]));
+    assert_false(ipcf_rule_kills(&r[5]));
+    assert_false(r[0].has_inc);
+    assert_true(r[2].has_inc);
+    assert_int_equal(r[2].inc_first, 1);
+    assert_int_equal(r[2].inc_last, 2);
+    assert_true(r[4].inc_last == IPCF_INC_UNBOUNDED);
+    static const char want[6][6] = {
+        /* incarnation:  0  1  2  3  4  (1 = applies) */
+        {1, 0, 0, 0, 0}, /* kill, no inc=: first run only */
+        {1, 1, 1, 1, 1}, /* no kill, no inc=: every incarnation */
+        {0, 1, 1, 0, 0}, {1, 0, 0, 0, 0}, {0, 0, 0, 1, 1}, {1, 1, 1, 1, 1},
+    };
+    for (unsigned i = 0; i < 6; i++)
+        for (unsigned inc = 0; inc < 5; inc++)
+            if (ipcf_rule_applies_to_incarnation(&r[i], inc) != want[i][inc])
+                fail_msg("rule %u incarnation %u: got %d", i, inc,
+                         ipcf_rule_applies_to_incarnation(&r[i], inc));
+    ipcf_plan_free(&p);
+}
+
 static void test_malformed_refused_with_position(void **state)
 {
     (void)state;
@@ -131,6 +161,11 @@ static void test_malformed_refused_with_position(void **state)
         {"read:short=1:p=1.5", 15, "p=PROB between 0 and 1"},
         {"read:short=1:p=0.1234567", 15, "at most 6 decimals"},
         {"read:short=1:when=1:when=2", 20, "duplicate filter when="},
+        {"read:short=1:inc=x", 17, "inc=FIRST with FIRST an incarnation"},
+        {"read:short=1:inc=3..1", 20, "LAST >= FIRST in inc="},
+        {"read:short=1:inc=1+1", 18, "expected '..' or the end of inc="},
+        {"read:short=1:inc=4294967295", 17, "inc=FIRST"},
+        {"read:short=1:inc=1:inc=2", 19, "duplicate filter inc="},
         {"read:short=1:peer=a b", 20, "expected ';' between rules"},
         {"read:short=1 write:short=1", 13, "expected ';' between rules"},
         {"read:short=1:peer=a,b", 19, "peer name"},
@@ -231,6 +266,8 @@ static void test_roundtrip_fixed(void **state)
         "wait4:signal=SIGCHLD:peer=w*",
         "read:short=2:when=3..3+5",
         "write:kill=after:shrink=*:delay=10000000",
+        "write:kill=after:when=1:inc=0..15; read:error=EINTR:inc=1..; point=x:delay=1:inc=2",
+        "write:kill=before:peer=w*:inc=0",
     };
     for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++)
         roundtrip(plans[i]);
@@ -290,8 +327,19 @@ static void random_rule(unsigned *seed, char *out, size_t cap)
         n = snprintf(out + len, cap - len, ":p=0.%06d", rand_r(seed) % 1000000);
         len += (size_t)n;
     }
-    if (f & 4)
-        snprintf(out + len, cap - len, ":peer=peer%d", rand_r(seed) % 5);
+    if (f & 4) {
+        n = snprintf(out + len, cap - len, ":peer=peer%d", rand_r(seed) % 5);
+        len += (size_t)n;
+    }
+    if (rand_r(seed) % 3 == 0) {
+        int a = rand_r(seed) % 4, form = rand_r(seed) % 3;
+        if (form == 0)
+            snprintf(out + len, cap - len, ":inc=%d", a);
+        else if (form == 1)
+            snprintf(out + len, cap - len, ":inc=%d..", a);
+        else
+            snprintf(out + len, cap - len, ":inc=%d..%d", a, a + rand_r(seed) % 9);
+    }
 }
 
 static void test_roundtrip_random(void **state)
@@ -431,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_every_action_and_filter),
         cmocka_unit_test(test_malformed_refused_with_position),
         cmocka_unit_test(test_errno_validity_per_call),
+        cmocka_unit_test(test_incarnation_filter),
         cmocka_unit_test(test_roundtrip_fixed),
         cmocka_unit_test(test_roundtrip_random),
         cmocka_unit_test(test_never_crashes),

@@ -3,7 +3,8 @@
  * rule wins; fork gives fresh counters; p= fires at roughly its rate and
  * independently of unrelated calls and of thread interleaving; the trace has
  * one line per call and point; the chooser replaces the plan; EAGAIN is only
- * injected on non-blocking descriptors; points take kill/delay/signal.
+ * injected on non-blocking descriptors; points take kill/delay/signal; inc=
+ * selects rules by the process's incarnation.
  * Calls go through ipcf_wrap_<call>() (no libc override needed). */
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     ipcf_faults_disable();
+    ipcf_faults_set_incarnation(0);
     ipcf_faults_trace_fd(-1);
     ipcf_faults_set_chooser(NULL, NULL);
     return 0;
@@ -149,6 +151,25 @@ static void test_when_counts_per_rule(void **state)
     configure("write:error=EIO", 0, "me");
     assert_int_equal(one_write(), EIO);
     ipcf_faults_disable();
+    assert_int_equal(one_write(), 0);
+}
+
+/* inc= selects rules by the process's incarnation; a rule that does not apply
+ * neither fires nor counts. */
+static void test_incarnation_selects_rules(void **state)
+{
+    (void)state;
+    configure("write:error=EIO:inc=1..2; write:error=EINTR:when=2", 0, "me");
+    assert_int_equal(one_write(), 0); /* incarnation 0: rule 0 does not apply */
+    assert_int_equal(one_write(), EINTR);
+    ipcf_faults_set_incarnation(1);
+    assert_int_equal(one_write(), EIO);
+    ipcf_faults_set_incarnation(3);
+    assert_int_equal(one_write(), 0); /* rule 1 counts 3: past when=2 */
+    /* set before configure: kept by it */
+    configure("write:error=EIO:inc=3", 0, "me");
+    assert_int_equal(one_write(), EIO);
+    ipcf_faults_set_incarnation(0);
     assert_int_equal(one_write(), 0);
 }
 
@@ -494,6 +515,7 @@ int main(void)
         cmocka_unit_test_teardown(test_trace_lines, teardown),
         cmocka_unit_test_teardown(test_chooser, teardown),
         cmocka_unit_test_teardown(test_eagain_only_when_nonblocking, teardown),
+        cmocka_unit_test_teardown(test_incarnation_selects_rules, teardown),
         cmocka_unit_test_teardown(test_points, teardown),
         cmocka_unit_test_teardown(test_threads_same_totals, teardown),
         cmocka_unit_test_teardown(test_load_env, teardown),

@@ -3,9 +3,11 @@
  * (and is killed and reaped within the watchdog); an unscheduled SIGSEGV is a
  * `crash`; sanitizer text on stderr is a `sanitizer` finding; a non-zero exit
  * under a transparent plan is `exit`; a peer killed at a point by the plan is
- * expected and restarted without the kill rule; a restart that exits non-zero
- * is `recovery-failed`; a name left behind is `leaked-name`; no process is
- * left after any of it. Also: the IPCF_SCENARIO registry and plan helpers. */
+ * expected and restarted without the kill rule, or killed again where inc=
+ * says so (a kill the plan did not schedule for that incarnation is a crash);
+ * a restart that exits non-zero is `recovery-failed`; a name left behind is
+ * `leaked-name`; no process is left after any of it. Also: the IPCF_SCENARIO
+ * registry. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -90,7 +92,8 @@ static int peer_exit3(struct ipcf_peer_ctx *ctx)
 }
 
 /* Killed by the plan at point "step" on its first incarnation; the restart
- * (which runs without kill rules) passes the point and records it. */
+ * (which runs without kill rules unless inc= says otherwise) passes the point
+ * and records it. */
 static int peer_point(struct ipcf_peer_ctx *ctx)
 {
     int *shared = ctx->shared;
@@ -105,6 +108,15 @@ static int peer_point_norecover(struct ipcf_peer_ctx *ctx)
 {
     IPCF_POINT("test_sup_step");
     return ctx->incarnation > 0 ? 1 : 0;
+}
+
+/* Passes the point; a restart then SIGKILLs itself (as if the plan had). */
+static int peer_selfkill(struct ipcf_peer_ctx *ctx)
+{
+    IPCF_POINT("test_sup_step");
+    if (ctx->incarnation > 0)
+        raise(SIGKILL);
+    return 0;
 }
 
 static int peer_leak(struct ipcf_peer_ctx *ctx)
@@ -139,6 +151,12 @@ static const struct ipcf_scenario s_point_norestart = {
     .name = "point0", .peers = {{.name = "victim", .run = peer_point}}, .shared_size = 64};
 static const struct ipcf_scenario s_norecover = {
     .name = "norecover", .peers = {{.name = "victim", .run = peer_point_norecover, .restarts = 1}}};
+static const struct ipcf_scenario s_chain = {
+    .name = "chain",
+    .peers = {{.name = "victim", .run = peer_point, .restarts = 3}},
+    .shared_size = 64};
+static const struct ipcf_scenario s_selfkill = {
+    .name = "selfkill", .peers = {{.name = "victim", .run = peer_selfkill, .restarts = 1}}};
 static const struct ipcf_scenario s_leak = {.name = "leak",
                                             .peers = {{.name = "leaker", .run = peer_leak}}};
 
@@ -307,21 +325,50 @@ static void test_leaked_name_is_found_and_swept(void **state)
     assert_int_equal(ipcft_count_run_names(), 0); /* the supervisor swept it */
 }
 
-static void test_plan_without_kills(void **state)
+/* inc=: a kill rule for restarts too. Each restart is killed at the same point
+ * until the plan's range ends; the last incarnation passes and the iteration
+ * is clean. Kills of restarts are expected only when the plan scheduled them
+ * for that incarnation. */
+static void test_kills_of_restarts_follow_inc(void **state)
 {
     (void)state;
-    struct ipcf_plan in = {0}, out = {0};
-    assert_int_equal(ipcf_plan_parse("write:kill=after:when=3;read:error=EINTR:p=0.5;"
-                                     "write:kill=before:when=2;read:short=1",
-                                     &in, NULL),
-                     0);
-    assert_int_equal(ipcf__plan_without_kills(&in, &out), 0);
-    assert_int_equal(out.nrules, 2);
-    assert_string_equal(out.rules[0].set, "read");
-    assert_int_equal(out.rules[0].actions[0].kind, IPCF_ACT_ERROR);
-    assert_int_equal(out.rules[1].actions[0].kind, IPCF_ACT_SHORT);
-    ipcf_plan_free(&in);
-    ipcf_plan_free(&out);
+    struct ipcf_sup_result r;
+    run1(&s_chain, "point=test_sup_step:kill=before:inc=0..2", 5000, &r);
+    assert_int_equal(r.findings.n, 0);
+    assert_int_equal(r.kills, 3);
+    assert_int_equal(r.restarts, 3);
+    ipcf__sup_result_free(&r);
+    /* open-ended: the restart budget (3) ends the chain; the last kill is
+     * still expected, no finding */
+    run1(&s_chain, "point=test_sup_step:kill=before:inc=0..", 5000, &r);
+    assert_int_equal(r.findings.n, 0);
+    assert_int_equal(r.kills, 4);
+    assert_int_equal(r.restarts, 3);
+    ipcf__sup_result_free(&r);
+    /* without inc=: only the first run is killed (a restart must recover) */
+    run1(&s_chain, "point=test_sup_step:kill=before", 5000, &r);
+    assert_int_equal(r.findings.n, 0);
+    assert_int_equal(r.kills, 1);
+    assert_int_equal(r.restarts, 1);
+    ipcf__sup_result_free(&r);
+}
+
+/* A restart that dies of SIGKILL the plan scheduled for incarnation 0 only is
+ * a crash: the supervisor judges each incarnation by its own rules. */
+static void test_unscheduled_kill_of_restart_is_crash(void **state)
+{
+    (void)state;
+    struct ipcf_sup_result r;
+    run1(&s_selfkill, "point=test_sup_step:kill=before", 5000, &r);
+    assert_true(has_verdict(&r, IPCF_VERDICT_CRASH));
+    assert_int_equal(r.kills, 1);
+    assert_int_equal(r.crashes, 1);
+    ipcf__sup_result_free(&r);
+    /* the same death, scheduled for incarnation 1 by inc=: expected */
+    run1(&s_selfkill, "point=test_sup_step:kill=before:inc=0..1", 5000, &r);
+    assert_false(has_verdict(&r, IPCF_VERDICT_CRASH));
+    assert_int_equal(r.kills, 2);
+    ipcf__sup_result_free(&r);
 }
 
 int main(void)
@@ -337,7 +384,8 @@ int main(void)
         cmocka_unit_test(test_scheduled_kill_is_expected_and_restarted),
         cmocka_unit_test(test_failed_restart_is_recovery_failed),
         cmocka_unit_test(test_leaked_name_is_found_and_swept),
-        cmocka_unit_test(test_plan_without_kills),
+        cmocka_unit_test(test_kills_of_restarts_follow_inc),
+        cmocka_unit_test(test_unscheduled_kill_of_restart_is_crash),
     };
     return cmocka_run_group_tests(tests, ipcft_group_setup, ipcft_group_teardown);
 }

@@ -8,6 +8,7 @@
  *   action := error=ERRNO | retval=N | short=N | corrupt=N | signal=SIG
  *           | kill=before|after | shrink=OBJECT | delay=USEC
  *   filter := when=FIRST['..'LAST]['+'STEP] | p=PROB | peer=NAME
+ *           | inc=FIRST['..'[LAST]]
  *
  * The same plan text is accepted by the CLI (--plan), the environment
  * (IPCF_PLAN), this API and reproducer files. Every decision is a pure
@@ -45,6 +46,7 @@ enum ipcf_action_kind {
 #define IPCF_PLAN_OBJ_MAX   128 /* shrink object glob */
 #define IPCF_RULE_ACTIONS   4   /* actions per rule */
 #define IPCF_WHEN_UNBOUNDED UINT64_MAX
+#define IPCF_INC_UNBOUNDED  UINT32_MAX
 
 struct ipcf_action {
     enum ipcf_action_kind kind;
@@ -63,6 +65,12 @@ struct ipcf_rule {
     uint64_t when_first, when_last, when_step;
     uint32_t p_ppm;                /* probability in parts per million; 1000000 = always */
     char peer[IPCF_PLAN_NAME_MAX]; /* "" = any peer */
+    /* inc=FIRST..LAST: the incarnations of a peer the rule applies to (0 = its
+     * first run, n = its n-th restart by the harness); inc_last may be
+     * IPCF_INC_UNBOUNDED. has_inc == 0 (no inc= filter): see
+     * ipcf_rule_applies_to_incarnation(). */
+    unsigned char has_inc;
+    uint32_t inc_first, inc_last;
 };
 
 struct ipcf_plan {
@@ -101,8 +109,34 @@ IPCF_MUST_CHECK int ipcf_faults_configure(const struct ipcf_plan *plan, uint64_t
 /* Take a new peer identity (after fork): fresh counters, same plan and seed. */
 IPCF_MUST_CHECK int ipcf_faults_set_peer(const char *peer);
 
+/* Which incarnation of its peer this process is (0, the default, = first run;
+ * n = the harness's n-th restart of it): selects the rules that apply, by
+ * ipcf_rule_applies_to_incarnation(). Counters are kept. */
+void ipcf_faults_set_incarnation(unsigned incarnation);
+
+/* Does rule r kill the process that matches it (kill=before|after, or a
+ * hand-built signal=SIGKILL / SIGSTOP)? */
+int ipcf_rule_kills(const struct ipcf_rule *r);
+
+/* Does rule r apply to incarnation `inc` of a peer? With an inc= filter: when
+ * inc is in its range. Without: a rule that kills applies to the first run
+ * only (a restart must be able to recover), any other rule to every
+ * incarnation. 1 yes, 0 no. */
+int ipcf_rule_applies_to_incarnation(const struct ipcf_rule *r, unsigned inc);
+
+/* Look up now every libc function the wrappers forward to (otherwise each is
+ * looked up with dlsym on its first call). A process that forks many children
+ * calls it once, so that no child repeats the look-ups: the supervisor does. */
+void ipcf_faults_resolve_all(void);
+
 /* Stop injecting (calls pass straight through); counters are kept. */
 void ipcf_faults_disable(void);
+
+/* Inject again with the configured plan (no-op before any configure). A
+ * process that forks many peers configures once and disables; each child
+ * then takes its identity (set_peer, set_incarnation) and enables, without
+ * copying the plan again. */
+void ipcf_faults_enable(void);
 
 /* Write a trace line per intercepted call and point to fd (-1 = off).
  * Line format is documented in docs/fault-plans.md. */
