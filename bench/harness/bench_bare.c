@@ -2,6 +2,12 @@
  * kill-and-restart cycles per second this machine can do with no harness.
  *
  *   bench_harness_bare kill SECONDS      fork; SIGKILL the child; waitpid
+ *   bench_harness_bare point SECONDS     fork a child that writes one byte to
+ *                                        /dev/null (parent waits until it has,
+ *                                        through a pipe); SIGKILL; waitpid — a
+ *                                        kill at a point, nothing else: the
+ *                                        process work of one cycle of a kill
+ *                                        chain (each restart is the next victim)
  *   bench_harness_bare restart SECONDS   fork a child that writes one byte to
  *                                        /dev/null (parent waits until it has,
  *                                        through a pipe), SIGKILL, waitpid;
@@ -69,7 +75,8 @@ static int one_kill(void)
     return reap(pid);
 }
 
-static int one_restart(void)
+/* Fork a child that writes, wait until it has, SIGKILL it, reap it. */
+static int one_point(void)
 {
     int p[2];
     char c;
@@ -87,9 +94,14 @@ static int one_restart(void)
         ;
     close(p[0]);
     kill(pid, SIGKILL);
-    if (reap(pid) < 0)
+    return reap(pid);
+}
+
+static int one_restart(void)
+{
+    if (one_point() < 0)
         return -1;
-    pid = fork(); /* the restart */
+    pid_t pid = fork(); /* the restart */
     if (pid < 0)
         return -1;
     if (pid == 0)
@@ -99,12 +111,18 @@ static int one_restart(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3 || (strcmp(argv[1], "kill") && strcmp(argv[1], "restart"))) {
-        fprintf(stderr, "usage: %s kill|restart SECONDS\n", argv[0]);
+    int (*one)(void) = NULL;
+    if (argc == 3 && !strcmp(argv[1], "kill"))
+        one = one_kill;
+    else if (argc == 3 && !strcmp(argv[1], "point"))
+        one = one_point;
+    else if (argc == 3 && !strcmp(argv[1], "restart"))
+        one = one_restart;
+    if (!one) {
+        fprintf(stderr, "usage: %s kill|point|restart SECONDS\n", argv[0]);
         return 2;
     }
     double budget = atof(argv[2]);
-    int (*one)(void) = strcmp(argv[1], "kill") ? one_restart : one_kill;
     unsigned long n = 0;
     double t0 = now_s(), t = t0;
     while (t - t0 < budget) {

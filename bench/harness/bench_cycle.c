@@ -32,3 +32,17 @@ IPCF_SCENARIO(cycle4, .description = "bench: four workers, each killed once and 
                         {"w3", worker, .restarts = 1},
                         {"w4", worker, .restarts = 1}},
               .calls = "write");
+
+/* Kill chains: with the plan `write:kill=after:when=1:inc=0..15` every
+ * incarnation up to the 15th restart is killed after its write and restarted;
+ * the 17th runs to completion. One iteration = 16 kill-and-restart cycles per
+ * worker, one fork per cycle (each restart is the next victim). */
+IPCF_SCENARIO(chain1, .description = "bench: one worker killed and restarted 16 times",
+              .peers = {{"worker", worker, .restarts = 16}}, .calls = "write");
+
+IPCF_SCENARIO(chain4, .description = "bench: four workers, each killed and restarted 16 times",
+              .peers = {{"w1", worker, .restarts = 16},
+                        {"w2", worker, .restarts = 16},
+                        {"w3", worker, .restarts = 16},
+                        {"w4", worker, .restarts = 16}},
+              .calls = "write");
