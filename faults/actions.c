@@ -206,7 +206,10 @@ static void ensure_handler(int sig)
     struct sigaction old, sa;
     if (sigaction(sig, NULL, &old) != 0)
         return;
-    if (!(old.sa_flags & SA_SIGINFO) && (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN)) {
+    /* The crash recorder of `exec` (deaths.c) stands in for the default: a
+     * storm signal must interrupt, not be recorded as a crash. */
+    if (!(old.sa_flags & SA_SIGINFO) && (old.sa_handler == SIG_DFL || old.sa_handler == SIG_IGN ||
+                                         ipcf__deaths_owns(old.sa_handler))) {
         memset(&sa, 0, sizeof(sa));
         sa.sa_handler = noop_handler;
         sigemptyset(&sa.sa_mask);

@@ -18,6 +18,7 @@ __attribute__((constructor)) static void ipcf_interpose_init(void)
     /* Fork handlers now, once: otherwise every peer a supervisor forks would
      * install them itself (a malloc and page faults per child). */
     ipcf__atfork_once();
+    ipcf__deaths_install(); /* only under `ipcfuzz exec` (IPCF_DEATHS) */
     struct ipcf_plan_error err;
     int rc = ipcf_faults_load_env(&err);
     if (rc >= 0)

@@ -112,6 +112,10 @@ int ipcf__begin(struct ipcf__ctx *cx, int call);
 int ipcf__commit(struct ipcf__ctx *cx, int nonblocking, int stream);
 /* Install the injector's pthread_atfork handlers (once). */
 void ipcf__atfork_once(void);
+/* Crash-signal handlers that record deaths to $IPCF_DEATHS (deaths.c). */
+void ipcf__deaths_install(void);
+/* 1 when h is that recorder (a signal= storm replaces it like SIG_DFL). */
+int ipcf__deaths_owns(void (*h)(int));
 /* Arm / disarm the signal of signal=SIG around the real call. */
 void ipcf__arm(struct ipcf__ctx *cx);
 void ipcf__disarm(struct ipcf__ctx *cx);

@@ -12,8 +12,11 @@
  *  transparent (EINTR, short, signal storm): ANY difference from the baseline
  *    (exit status, stdout) is a finding — a correct program absorbs these;
  *  destructive (kill, hard errors): a non-zero exit is fine, but not
- *  both: a death by a signal the plan did not schedule (crash; signal= storms
- *    interrupt, they do not schedule a death), a sanitizer report on stderr,
+ *  both: a death of the main process by a signal the plan did not schedule
+ *    (crash; signal= storms interrupt, they do not schedule a death), a death
+ *    of any other process of the tree by a crash signal (crash; recorded by
+ *    the preload library in the file $IPCF_DEATHS, faults/deaths.c), a
+ *    sanitizer report on stderr,
  *    a hang (--timeout), names matching --names GLOB left behind (leaked-name;
  *    they are removed afterwards), and a --then recovery command that exits
  *    non-zero (recovery-failed). Names left by a program whose main process
@@ -71,9 +74,22 @@ struct exec_cfg {
     char preload[PATH_MAX];
 };
 
+#define MAX_DEATHS 8
+
+/* A process of the tree other than the main one that died of a crash signal
+ * (recorded by the preload library through IPCF_DEATHS: faults/deaths.c). */
+struct death {
+    long pid;
+    int sig;
+    char name[48];
+};
+
 struct outcome {
     int status; /* wait status */
+    pid_t pid;  /* the main process */
     bool hung;
+    struct death deaths[MAX_DEATHS];
+    size_t ndeaths;
     uint64_t out_hash;
     bool sanitizer;
     char excerpt[IPCF_SUP_EXCERPT_MAX];
@@ -94,8 +110,10 @@ static void help(FILE *f)
             "difference from the baseline is a finding; under destructive faults (kill,\n"
             "hard errors) a non-zero exit is fine, but a crash by a signal the plan did\n"
             "not schedule (SIGPIPE, SIGSEGV, a storm signal...), a sanitizer report, a\n"
-            "hang, leaked names or a failed --then command are findings. Only the main\n"
-            "process's end is judged; its children are killed with its process group.\n"
+            "hang, leaked names or a failed --then command are findings. Any other\n"
+            "process of the tree dying of a crash signal (SEGV, BUS, ILL, FPE, ABRT,\n"
+            "SYS, TRAP) whose handler was the default is a crash too. The main\n"
+            "process's group is killed when it ends.\n"
             "Findings with the same signature (verdict, exit, first stderr line) are\n"
             "grouped: one reproducer per group; replay it with `%s replay FILE`\n"
             "from any directory (the working directory is recorded).\n\n"
@@ -146,18 +164,47 @@ static int find_preload(char *buf, size_t cap)
 }
 
 /* Run the program once (plan == NULL: no preload). */
+/* Read the deaths file of a run: crashes of processes other than the main. */
+static void read_deaths(const char *path, struct outcome *o)
+{
+    FILE *f = fopen(path, "re");
+    char line[160];
+    while (f && fgets(line, sizeof(line), f) && o->ndeaths < MAX_DEATHS) {
+        struct death d = {0};
+        if (sscanf(line, "%ld %d %47s", &d.pid, &d.sig, d.name) != 3 || d.pid == (long)o->pid)
+            continue;
+        o->deaths[o->ndeaths++] = d;
+    }
+    if (f)
+        fclose(f);
+}
+
 static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed, const char *trace,
                        struct outcome *o)
 {
     int outp[2], errp[2];
+    char dpath[] = "/tmp/ipcfuzz-exec-deaths.XXXXXX";
     memset(o, 0, sizeof(*o));
     o->out_hash = 0xcbf29ce484222325ull;
-    if (pipe2(outp, O_CLOEXEC) != 0)
-        return -errno;
+    if (plan) {
+        int dfd = mkstemp(dpath);
+        if (dfd < 0)
+            return -errno;
+        close(dfd);
+    }
+    if (pipe2(outp, O_CLOEXEC) != 0) {
+        int e = -errno;
+        if (plan)
+            unlink(dpath);
+        return e;
+    }
     if (pipe2(errp, O_CLOEXEC) != 0) {
+        int e = -errno;
         close(outp[0]);
         close(outp[1]);
-        return -errno;
+        if (plan)
+            unlink(dpath);
+        return e;
     }
     pid_t parent = getpid();
     fflush(NULL);
@@ -165,6 +212,8 @@ static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed
     if (pid < 0) {
         int e = -errno;
         close(outp[0]), close(outp[1]), close(errp[0]), close(errp[1]);
+        if (plan)
+            unlink(dpath);
         return e;
     }
     if (pid == 0) {
@@ -186,6 +235,7 @@ static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed
         }
         unsetenv("IPCF_PLAN");
         unsetenv("IPCF_TRACE");
+        unsetenv("IPCF_DEATHS");
         if (plan) {
             char seedbuf[32], pre[PATH_MAX * 2];
             const char *old = getenv("LD_PRELOAD");
@@ -197,12 +247,14 @@ static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed
             setenv("IPCF_SEED", seedbuf, 1);
             if (trace)
                 setenv("IPCF_TRACE", trace, 1);
+            setenv("IPCF_DEATHS", dpath, 1);
         }
         execvp(c->argv[0], c->argv);
         fprintf(stderr, "ipcfuzz exec: cannot run %s: %s\n", c->argv[0], strerror(errno));
         _exit(127);
     }
     setpgid(pid, pid);
+    o->pid = pid;
     close(outp[1]);
     close(errp[1]);
     fcntl(outp[0], F_SETFL, O_NONBLOCK);
@@ -277,6 +329,10 @@ static int run_program(const struct exec_cfg *c, const char *plan, uint64_t seed
     for (int i = 0; i < 2; i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    if (plan) {
+        read_deaths(dpath, o);
+        unlink(dpath);
+    }
     errbuf[errlen] = '\0';
     long at = ipcf__sanitizer_scan(errbuf, errlen, NULL);
     if (at >= 0) {
@@ -406,6 +462,13 @@ static int iterate(const struct exec_cfg *c, const struct outcome *base, const c
     else if (WIFSIGNALED(o.status) && !killed_by_plan)
         rc = ipcf_findings_add(f, IPCF_VERDICT_CRASH, 0, 0, -1, 0, "%s died: %s%s%s", c->argv[0], d,
                                o.last_err[0] ? "; stderr: " : "", o.last_err);
+    /* another process of the tree died of a crash signal: a crash whatever the
+     * main process did (it may not even look at its workers' status) */
+    for (size_t i = 0; rc == 0 && i < o.ndeaths; i++)
+        rc = ipcf_findings_add(f, IPCF_VERDICT_CRASH, 0, 0, -1, (pid_t)o.deaths[i].pid,
+                               "process %s (pid %ld, not the main one) died: signal %d (%s)",
+                               o.deaths[i].name, o.deaths[i].pid, o.deaths[i].sig,
+                               strsignal(o.deaths[i].sig));
     if (rc == 0 && o.sanitizer)
         rc = ipcf_findings_add(f, IPCF_VERDICT_SANITIZER, 0, 0, -1, 0, "%s", o.excerpt);
     if (rc == 0 && cls != IPCF_FAULTS_DESTRUCTIVE && !o.hung && !WIFSIGNALED(o.status)) {
@@ -460,8 +523,10 @@ static int iterate(const struct exec_cfg *c, const struct outcome *base, const c
     if (sig && f->n) {
         char ne[160], nd[96];
         normalise(o.first_err, ne, sizeof(ne));
-        normalise(f->v[0].verdict == IPCF_VERDICT_LEAKED_NAME ? f->v[0].detail : "", nd,
-                  sizeof(nd));
+        /* a leaked name, or which other process died of what, tells bugs apart */
+        bool by_detail = f->v[0].verdict == IPCF_VERDICT_LEAKED_NAME ||
+                         (f->v[0].verdict == IPCF_VERDICT_CRASH && f->v[0].pid != 0);
+        normalise(by_detail ? f->v[0].detail : "", nd, sizeof(nd));
         /* truncation is fine: a signature only needs to be stable */
         int w = snprintf(sig, SIG_MAX, "%s | %s", ipcf_verdict_name(f->v[0].verdict), d);
         size_t off = w > 0 && w < SIG_MAX ? (size_t)w : SIG_MAX - 1;
@@ -582,6 +647,11 @@ static int trace_program(const struct exec_cfg *c, uint64_t seed, struct trace *
     close(tfd);
     struct outcome o;
     int rc = run_program(c, "", seed, tpath, &o);
+    /* the traced run has no faults: a crash here is the program's own, and
+     * every faulted run will report it again */
+    for (size_t i = 0; rc == 0 && i < o.ndeaths; i++)
+        printf("note: without faults (traced run), process %s (pid %ld) died: signal %d (%s)\n",
+               o.deaths[i].name, o.deaths[i].pid, o.deaths[i].sig, strsignal(o.deaths[i].sig));
     FILE *tf = rc == 0 ? fopen(tpath, "re") : NULL;
     char line[512];
     while (tf && fgets(line, sizeof(line), tf)) {

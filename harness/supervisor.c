@@ -329,10 +329,11 @@ static int pidfd_open_(pid_t pid)
  * itself). In sanitizer builds the fatal-signal handlers are the sanitizer's
  * (they print the report) and stay.
  *
- * Which signals to reset is found once per iteration in the supervisor
- * (after setup(), which may install handlers; nothing installs one while the
- * peers run), so a peer makes a system call per caught signal, not one per
- * signal number: on a paravirtualised VM a system call costs microseconds. */
+ * Which signals to reset is found in the supervisor after setup() and again
+ * after started() (either may install handlers; restarts are forked after
+ * started()), not in every peer: a peer makes a system call per caught
+ * signal, not one per signal number (on a paravirtualised VM a system call
+ * costs microseconds). */
 static void caught_signals(sigset_t *out)
 {
     struct sigaction old;
@@ -876,8 +877,10 @@ int ipcf__sup_iteration(struct ipcf_sup *sup, const struct ipcf_scenario *s,
             goto out;
         }
     }
-    if (s->started)
+    if (s->started) {
         s->started(&sctx);
+        caught_signals(&it.caught); /* restarts are forked after started() */
+    }
     int64_t deadline = t0 + it.timeout_ms;
     rc = watch(&it, deadline, res);
     if (rc == -IPCF_ETIMEDOUT) {

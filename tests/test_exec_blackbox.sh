@@ -6,7 +6,9 @@
 #  - buggy builds: the bug is found with the right verdict, grouped into one
 #    reproducer, and `ipcfuzz replay` reproduces it from another directory;
 #  - --sweep finds the bugs that need a precise fault point (EINTR on accept,
-#    SIGPIPE after the client's death).
+#    SIGPIPE after the client's death);
+#  - a crash of a process other than the main one is found although the main
+#    process exits 0 with its usual output.
 # $1 = build dir.
 set -u
 B=$(cd "${1:?build dir}" && pwd)
@@ -36,6 +38,8 @@ build uds_server_eintr uds_server -DBUG_ACCEPT_EINTR
 build uds_server_sigpipe uds_server -DBUG_SIGPIPE
 build shm_leak shm_leak
 build shm_leak_leak shm_leak -DBUG_LEAK_ON_PEER_DEATH
+build worker_crash worker_crash
+build worker_crash_abort worker_crash -DBUG_HEADER_ONE_READ
 
 cd "$T" || fail "cd $T"
 mkdir -p elsewhere
@@ -84,7 +88,9 @@ for s in 1 2 3; do
         --names "$T/u.sock" -- ./uds_server "$T/u.sock"
     exec_ok "shm_leak seed $s" --seed "$s" --iterations 15 --timeout 10s \
         --names "/dev/shm/$SHM*" -- ./shm_leak "/${SHM}_a"
+    exec_ok "worker_crash seed $s" --seed "$s" --iterations 15 --timeout 10s -- ./worker_crash
 done
+exec_ok "worker_crash short reads" --plan 'read:short=1' -- ./worker_crash
 for s in 1 2; do
     exec_ok "pipe_bulk seed $s" --seed "$s" --iterations 8 --timeout 15s -- ./pipe_bulk
 done
@@ -128,4 +134,13 @@ ls /dev/shm/$SHM* > /dev/null 2>&1 && fail "shm leak: exec did not remove the le
 replay_finds "shm leak" leaked-name
 ls /dev/shm/$SHM* > /dev/null 2>&1 && fail "shm leak: replay did not remove the leaked name"
 
-echo "test_exec_blackbox: 10 programs, all checks passed"
+# a forked worker aborts on a short read while the main process exits 0 with
+# its usual output: only the crash of a process other than the main one
+# shows it (recorded by the preload library in every process of the tree)
+exec_finds "worker crash" crash --plan 'read:short=1' -- ./worker_crash_abort
+grep -q 'not the main one) died: signal 6' "$T/out" || fail "worker crash: not the worker's SIGABRT"
+replay_finds "worker crash" crash
+exec_finds "worker crash, random plans" crash --seed 1 --iterations 40 --timeout 5s \
+    -- ./worker_crash_abort
+
+echo "test_exec_blackbox: 12 programs, all checks passed"

@@ -43,9 +43,11 @@
  *
  * Restarts: a peer killed by a kill rule of the plan (kill=before|after) is
  * restarted when its .restarts budget allows. The new incarnation runs with
- * the same peer name, fresh counters, and the plan WITHOUT its kill rules, so a
- * restarted peer is never killed again at the same point forever; every other
- * rule (EINTR, short, signal...) still applies to it.
+ * the same peer name, fresh counters, and the plan's rules for its
+ * incarnation (ctx->incarnation): kill rules apply to the first run only
+ * unless they carry an inc= filter (inc=1: kill the first restart during its
+ * recovery), so a restart is not killed again at the same point forever;
+ * every other rule (EINTR, short, signal...) still applies to it.
  */
 #ifndef IPCFUZZ_IPCFUZZ_H
 #define IPCFUZZ_IPCFUZZ_H
