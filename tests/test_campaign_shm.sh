@@ -151,6 +151,20 @@ found mutex_no_unlink 'leaked-name' run shm_mutex 2 ''
 found log_accept_torn 'invariant|corrupted|torn-frame-delivered' sweep mmap_log 60 '' 'peer=writer'
 # the writer truncates the file at its 10th append: reader and writer fault
 found log_no_sigbus 'crash|sanitizer' run mmap_log 3 "$LOG_SHRINK"
+# recovery cuts the torn tail with ftruncate and grows the file back: killed in
+# between (the restarted writer, during its recovery: inc=1), the file stays
+# short and the next restart cannot open it. Only a plan that kills a restart
+# finds it: the same plan without the inc=1 rule is clean on the bugged code.
+LOG_RECOVERY_KILL='point=log.append.half:kill=after:when=3:peer=writer;point=log.recover.cut:kill=after:peer=writer:inc=1'
+found log_recover_truncate 'recovery-failed' run mmap_log 2 "$LOG_RECOVERY_KILL"
+out=$("$B" run mmap_log --bug log_recover_truncate --seed 1 --iterations 2 --findings "$work/nr" \
+      --plan 'point=log.append.half:kill=after:when=3:peer=writer' 2>&1)
+if [ $? -ne 0 ]; then
+  echo "FAIL: log_recover_truncate found without killing the restart: the inc=1 rule proves nothing"
+  echo "$out" | tail -5; fail=1
+else
+  echo "ok: log_recover_truncate not found when only the first run is killed"
+fi
 # an EINTR from open(2) in the writer's open: retried, not a failed peer
 found log_open_no_eintr 'exit' run mmap_log 2 'open:error=EINTR:when=1:peer=writer'
 # The supervisor uses the SIGBUS guard in check() (validate), then resets each

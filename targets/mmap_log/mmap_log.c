@@ -27,7 +27,9 @@
  *     it is a torn record: every byte from there to the end of the file is
  *     zeroed ("truncated"), so no later scan can mistake its remains for data,
  *     and committed is stored at the last good record.
- * Recovery is idempotent: a second run finds nothing past committed.
+ * Recovery is idempotent: a second run finds nothing past committed, and a
+ * recovery killed at any point leaves what the next one recovers (step
+ * log.recover.cut: tail zeroed, committed not yet stored).
  *
  * Every access to the mapping is inside an ipcf_sigbus frame: a file
  * truncated under us yields -IPCF_ESHRUNK (sticky on the handle).
@@ -50,6 +52,8 @@ IPCF_BUG_DEFINE(log_no_sigbus, "mmap log accesses the mapping without SIGBUS pro
 IPCF_BUG_DEFINE(log_open_no_eintr, "mmap log open gives up on EINTR instead of retrying");
 IPCF_BUG_DEFINE(log_accept_torn, "mmap log recovery accepts a record past the commit point "
                                  "without checking its checksum and length");
+IPCF_BUG_DEFINE(log_recover_truncate, "mmap log recovery cuts a torn tail off the file and grows "
+                                      "it back: not idempotent if killed in between");
 
 #define LOG_MAGIC     0x31474F4C46435049ull /* "IPCFLOG1" */
 #define LOG_VERSION   1u
@@ -182,6 +186,15 @@ int ipcf_log_validate(const void *base, size_t size)
     return rc;
 }
 
+/* ftruncate, EINTR retried. 0 or -errno. */
+static int truncate_to(int fd, uint64_t size)
+{
+    while (ftruncate(fd, (off_t)size) < 0)
+        if (errno != EINTR)
+            return -errno;
+    return 0;
+}
+
 int ipcf_log_recover(struct ipcf_log *log, struct ipcf_log_recovery *rep)
 {
     struct ipcf_log_recovery r = {0};
@@ -223,7 +236,23 @@ int ipcf_log_recover(struct ipcf_log *log, struct ipcf_log_recovery *rep)
         }
     }
     if (r.torn) {
-        memset(log->base + off, 0, log->size - off);
+        if (IPCF_BUG(log_recover_truncate)) {
+            /* planted: cut the torn tail off, then grow the file back
+             * (zero-filled). Killed in between, the file stays shorter than
+             * its header's capacity, and no later open accepts it. The
+             * mapping is not touched while the file is short. */
+            rc = truncate_to(log->fd, off);
+            IPCF_STEP("log.recover.cut");
+            if (rc == 0)
+                rc = truncate_to(log->fd, log->size);
+            if (rc < 0) {
+                ipcf_sigbus_leave(&fr);
+                return rc;
+            }
+        } else {
+            memset(log->base + off, 0, log->size - off);
+            IPCF_STEP("log.recover.cut"); /* zeroed, committed not yet stored */
+        }
         r.zeroed = log->size - off;
     }
     __atomic_store_n(committed_ptr(log->base), off, __ATOMIC_RELEASE);
@@ -322,13 +351,7 @@ int ipcf_log_create(const char *path, size_t capacity, struct ipcf_log **out)
                         .hdr_size = IPCF_LOG_HDR_SIZE,
                         .capacity = capacity,
                         .committed = IPCF_LOG_HDR_SIZE};
-    int rc = 0;
-    while (ftruncate(fd, (off_t)capacity) < 0) {
-        if (errno != EINTR) {
-            rc = -errno;
-            break;
-        }
-    }
+    int rc = truncate_to(fd, capacity);
     if (!rc)
         rc = pwrite_full(fd, &h, sizeof(h), 0);
     if (!rc)

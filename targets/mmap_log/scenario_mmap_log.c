@@ -227,6 +227,7 @@ IPCF_SCENARIO(mmap_log,
                                         IPCF_SEM_SURVIVES_RECEIVER | IPCF_SEM_DETECTS_CORRUPTION,
                            .receiver_in_hand = 1}},
               .names = {"data.log"},
-              .calls = "poll,pread,point=log.append.half,point=log.append.committed",
+              .calls = "poll,pread,point=log.append.half,point=log.append.committed,"
+                       "point=log.recover.cut",
               .shrink = "*data.log", .shared_size = sizeof(struct log_shared), .messages = 32,
               .setup = log_setup, .check = log_check, .teardown = log_teardown);
