@@ -12,6 +12,12 @@
  *    points exercised), failed (plans with findings; each writes a reproducer).
  * Bounded by --max-points (plans; spread evenly over the points when there are
  * more) and --time.
+ *
+ * --recovery PLAN sweeps a recovery instead: step 1 traces a run under PLAN,
+ * which must kill a peer that the scenario restarts; step 2 places every fault
+ * at every point of those restarts (incarnation 1: PLAN;SET:FAULT:when=i:
+ * peer=P:inc=1) — a kill in the middle of the recovery code, EINTR or a short
+ * transfer inside it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,7 +50,8 @@ static void help(FILE *f)
 {
     fprintf(f,
             "usage: %s sweep SCENARIO [--max-points N] [--time D] [--seed S] [--bug NAME,...]\n"
-            "                [--findings DIR] [--timeout D] [--messages N] [--verbose]\n\n"
+            "                [--recovery PLAN] [--findings DIR] [--timeout D] [--messages N]\n"
+            "                [--verbose]\n\n"
             "Trace a clean run to count every intercepted call of every peer, then for\n"
             "each peer and each traced call index run kill=before, kill=after,\n"
             "error=EINTR and short=1 at exactly that call (one plan per point). Reports\n"
@@ -52,6 +59,9 @@ static void help(FILE *f)
             "for every plan with findings.\n"
             "  --max-points N   at most N plans (default 400), spread evenly over the points\n"
             "  --time D         stop after D (e.g. 60s)\n"
+            "  --recovery PLAN  sweep the recovery after PLAN instead of a clean run: PLAN\n"
+            "                   kills a peer the scenario restarts; every fault is placed at\n"
+            "                   every point of that restart (rules PLAN;...:peer=P:inc=1)\n"
             "exit status: 0 no finding, 1 findings, 2 usage error, 3 internal error.\n",
             ipcf__prog);
 }
@@ -99,11 +109,12 @@ int ipcf__cmd_sweep(int argc, char **argv)
                                          {"timeout", required_argument, 0, 'T'},
                                          {"messages", required_argument, 0, 'm'},
                                          {"verbose", no_argument, 0, 'v'},
+                                         {"recovery", required_argument, 0, 'r'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     uint64_t max_points = 400, seed = 1, u;
     int64_t time_ms = 0, ms;
-    const char *bugs = NULL, *findings_dir = "findings";
+    const char *bugs = NULL, *findings_dir = "findings", *recovery = NULL;
     int timeout_ms = IPCF_SUP_DEFAULT_TIMEOUT_MS;
     unsigned messages = 0;
     bool verbose = false;
@@ -143,6 +154,9 @@ int ipcf__cmd_sweep(int argc, char **argv)
         case 'v':
             verbose = true;
             break;
+        case 'r':
+            recovery = optarg;
+            break;
         case 'h':
             help(stdout);
             return IPCF_EXIT_CLEAN;
@@ -160,6 +174,19 @@ int ipcf__cmd_sweep(int argc, char **argv)
                                  ipcf__prog);
     if (bugs && ipcf_bugs_set(bugs) < 0)
         return ipcf__usage_error("sweep", "unknown planted bug in '%s'", bugs);
+    struct ipcf_plan base = {0};
+    if (recovery) {
+        struct ipcf_plan_error perr;
+        if (ipcf_plan_parse(recovery, &base, &perr) < 0)
+            return ipcf__usage_error("sweep", "bad --recovery plan: %s", perr.msg);
+        bool kills = false;
+        for (size_t i = 0; i < base.nrules; i++)
+            kills |= ipcf_rule_kills(&base.rules[i]) != 0;
+        if (!kills) {
+            ipcf_plan_free(&base);
+            return ipcf__usage_error("sweep", "--recovery plan '%s' kills no peer", recovery);
+        }
+    }
     if (ipcf_run_begin() < 0 || ipcf__sup_signals() < 0)
         return IPCF_EXIT_INTERNAL;
 
@@ -170,38 +197,51 @@ int ipcf__cmd_sweep(int argc, char **argv)
     struct ipcf_sup *sup = NULL;
     if (!pcs || !mkdtemp(tdir)) {
         free(pcs);
+        ipcf_plan_free(&base);
         return IPCF_EXIT_INTERNAL;
     }
 
-    /* 1. the clean traced run */
+    /* 1. the traced run: clean, or under the --recovery plan */
     struct ipcf_sup_config cfg = {
         .timeout_ms = timeout_ms, .messages = messages, .trace_dir = tdir, .echo_stderr = verbose};
     struct ipcf_sup_result res;
     int rc = ipcf__sup_create(&sup, &cfg);
     if (rc == 0)
-        rc = ipcf__sup_iteration(sup, s, NULL, seed, 0, &res);
+        rc = ipcf__sup_iteration(sup, s, recovery ? &base : NULL, seed, 0, &res);
     ipcf__sup_destroy(sup);
     sup = NULL;
     if (rc < 0) {
-        fprintf(stderr, "%s sweep: clean run failed: %s\n", ipcf__prog, ipcf_strerror(rc));
+        fprintf(stderr, "%s sweep: traced run failed: %s\n", ipcf__prog, ipcf_strerror(rc));
         exit_rc = rc == -EINTR ? 128 + ipcf__sup_stop_signal() : IPCF_EXIT_INTERNAL;
         goto out;
     }
     if (res.findings.n) {
-        printf("the clean run (no faults) already has findings:\n");
+        printf(recovery ? "the run under the --recovery plan alone already has findings:\n"
+                        : "the clean run (no faults) already has findings:\n");
         ipcf__print_findings(stdout, &res.findings, NULL, 0);
     }
+    unsigned base_kills = res.kills;
     ipcf__sup_result_free(&res);
     uint64_t total_points = 0;
     for (unsigned p = 0; p < np; p++) {
         char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/%s.0.trace", tdir, s->peers[p].name);
+        /* a recovery sweep places faults in the first restart (incarnation 1) */
+        snprintf(path, sizeof(path), "%s/%s.%u.trace", tdir, s->peers[p].name, recovery ? 1u : 0u);
         (void)count_trace(path, &pcs[p]);
         for (unsigned k = 0; k < pcs[p].nsets; k++)
             total_points += pcs[p].sets[k].count;
     }
-    printf("sweep %s: %llu call point(s) traced over %u peer(s)\n", s->name,
-           (unsigned long long)total_points, np);
+    if (recovery && total_points == 0) {
+        fprintf(stderr,
+                "%s sweep: the --recovery plan restarted no peer (a killed peer needs "
+                ".restarts >= 1, and the kill must happen): nothing to sweep\n",
+                ipcf__prog);
+        exit_rc = IPCF_EXIT_USAGE;
+        goto out;
+    }
+    printf("sweep %s: %llu call point(s) traced over %u %s\n", s->name,
+           (unsigned long long)total_points, np,
+           recovery ? "peer(s), in the restarts after the --recovery plan" : "peer(s)");
 
     /* 2. one plan per (point, fault) */
     cfg.trace_dir = NULL;
@@ -226,9 +266,13 @@ int ipcf__cmd_sweep(int argc, char **argv)
                         continue;
                     if (end && ipcf_clock_ms() >= end)
                         goto done;
-                    char text[256];
-                    snprintf(text, sizeof(text), "%s:%s:when=%llu:peer=%s", sc->set, faults[fl],
-                             (unsigned long long)i, s->peers[p].name);
+                    char text[1024];
+                    int tl =
+                        snprintf(text, sizeof(text), "%s%s%s:%s:when=%llu:peer=%s%s",
+                                 recovery ? recovery : "", recovery ? ";" : "", sc->set, faults[fl],
+                                 (unsigned long long)i, s->peers[p].name, recovery ? ":inc=1" : "");
+                    if (tl < 0 || (size_t)tl >= sizeof(text))
+                        continue;
                     struct ipcf_plan plan = {0};
                     if (ipcf_plan_parse(text, &plan, NULL) < 0)
                         continue; /* this call set does not support this fault */
@@ -243,7 +287,7 @@ int ipcf__cmd_sweep(int argc, char **argv)
                         break;
                     }
                     ran++;
-                    if (fl < 2 && res.kills)
+                    if (fl < 2 && res.kills > base_kills)
                         sc->exercised++;
                     if (res.findings.n) {
                         sc->failed++;
@@ -288,6 +332,7 @@ done:
 out:
     ipcf__sup_destroy(sup);
     free(pcs);
+    ipcf_plan_free(&base);
     /* remove the trace files and their directory */
     DIR *d = opendir(tdir);
     if (d) {

@@ -165,6 +165,24 @@ if [ $? -ne 0 ]; then
 else
   echo "ok: log_recover_truncate not found when only the first run is killed"
 fi
+# ... and `sweep --recovery` finds it with no hand-written second rule: it
+# traces the writer's restart after the first kill and places every fault at
+# every point of it (inc=1); the unbugged recovery survives the same sweep
+out=$("$B" sweep mmap_log --recovery 'point=log.append.half:kill=after:when=3:peer=writer' \
+      --bug log_recover_truncate --timeout 3s --findings "$work/swr" 2>&1); rv=$?
+if [ $rv -eq 1 ] && grep -q '^verdict: recovery-failed' "$work"/swr/*.repro 2>/dev/null; then
+  echo "ok: log_recover_truncate found by sweep --recovery"
+else
+  echo "FAIL: sweep --recovery did not find log_recover_truncate (exit $rv)"; echo "$out" | tail -8
+  fail=1
+fi
+out=$("$B" sweep mmap_log --recovery 'point=log.append.half:kill=after:when=3:peer=writer' \
+      --timeout 3s --findings "$work/swr0" 2>&1); rv=$?
+if [ $rv -eq 0 ]; then
+  echo "ok: sweep --recovery mmap_log: 0 findings on the unbugged recovery"
+else
+  echo "FAIL: sweep --recovery on the unbugged mmap_log: exit $rv"; echo "$out" | tail -8; fail=1
+fi
 # an EINTR from open(2) in the writer's open: retried, not a failed peer
 found log_open_no_eintr 'exit' run mmap_log 2 'open:error=EINTR:when=1:peer=writer'
 # The supervisor uses the SIGBUS guard in check() (validate), then resets each

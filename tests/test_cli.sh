@@ -39,6 +39,10 @@ expect 2 "run: bad --shard" -- "$B" run pipe --shard 3/2
 expect 2 "run: unknown bug" -- "$B" run pipe --bug no_such_bug
 expect 2 "run: unknown option" -- "$B" run pipe --frobnicate
 expect 2 "sweep: unknown scenario" -- "$B" sweep nope
+expect 2 "sweep: bad --recovery plan" -- "$B" sweep pipe --recovery 'write:explode=1'
+expect 2 "sweep: --recovery plan that kills nothing" -- "$B" sweep pipe --recovery 'read:short=1'
+expect 2 "sweep: --recovery plan restarts nobody" -- "$B" sweep pipe --messages 8 \
+    --recovery 'write:kill=after:when=2:peer=consumer' --findings "$work/swr"
 expect 2 "exec: no program" -- "$B" exec
 printf 'garbage\n' > "$work/bad.repro"
 expect 2 "replay: malformed reproducer" -- "$B" replay "$work/bad.repro"
