@@ -119,6 +119,39 @@ static int peer_selfkill(struct ipcf_peer_ctx *ctx)
     return 0;
 }
 
+/* Every incarnation must start with default signal dispositions, also for a
+ * handler the supervisor installed in started(), after the first peers were
+ * forked but before the restart was. */
+static void on_usr2(int sig)
+{
+    (void)sig;
+}
+
+static void started_installs_handler(struct ipcf_scenario_ctx *ctx)
+{
+    (void)ctx;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_usr2;
+    (void)sigaction(SIGUSR2, &sa, NULL);
+}
+
+static void teardown_default_handler(struct ipcf_scenario_ctx *ctx)
+{
+    (void)ctx;
+    signal(SIGUSR2, SIG_DFL);
+}
+
+static int peer_wants_default_usr2(struct ipcf_peer_ctx *ctx)
+{
+    (void)ctx;
+    struct sigaction old;
+    if (sigaction(SIGUSR2, NULL, &old) != 0 || old.sa_handler != SIG_DFL)
+        return 1;
+    IPCF_POINT("test_sup_step");
+    return 0;
+}
+
 static int peer_leak(struct ipcf_peer_ctx *ctx)
 {
     (void)ctx;
@@ -157,6 +190,11 @@ static const struct ipcf_scenario s_chain = {
     .shared_size = 64};
 static const struct ipcf_scenario s_selfkill = {
     .name = "selfkill", .peers = {{.name = "victim", .run = peer_selfkill, .restarts = 1}}};
+static const struct ipcf_scenario s_started_handler = {
+    .name = "started_handler",
+    .peers = {{.name = "victim", .run = peer_wants_default_usr2, .restarts = 1}},
+    .started = started_installs_handler,
+    .teardown = teardown_default_handler};
 static const struct ipcf_scenario s_leak = {.name = "leak",
                                             .peers = {{.name = "leaker", .run = peer_leak}}};
 
@@ -371,6 +409,18 @@ static void test_unscheduled_kill_of_restart_is_crash(void **state)
     ipcf__sup_result_free(&r);
 }
 
+static void test_restart_starts_with_default_signals(void **state)
+{
+    (void)state;
+    struct ipcf_sup_result r;
+    run1(&s_started_handler, "point=test_sup_step:kill=before", 5000, &r);
+    assert_int_equal(r.kills, 1);
+    assert_int_equal(r.restarts, 1);
+    assert_false(has_verdict(&r, IPCF_VERDICT_RECOVERY_FAILED));
+    assert_int_equal(r.findings.n, 0);
+    ipcf__sup_result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -386,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_leaked_name_is_found_and_swept),
         cmocka_unit_test(test_kills_of_restarts_follow_inc),
         cmocka_unit_test(test_unscheduled_kill_of_restart_is_crash),
+        cmocka_unit_test(test_restart_starts_with_default_signals),
     };
     return cmocka_run_group_tests(tests, ipcft_group_setup, ipcft_group_teardown);
 }
