@@ -30,6 +30,7 @@
  * Reproducers record the absolute working directory (x-cwd); replay runs the
  * program there, so `ipcfuzz replay` works from any directory.
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -103,17 +104,18 @@ static void help(FILE *f)
             "usage: %s exec [OPTIONS] -- PROGRAM [ARGS...]\n\n"
             "Black-box mode: run PROGRAM (and every process it starts) under the preload\n"
             "fault injector (libipcfuzz_preload.so: $IPCF_PRELOAD_LIB, else next to this\n"
-            "binary, ../faults or ../lib). A clean baseline run comes first (exit status\n"
-            "+ stdout hash), then a traced run: random plans use the blocking I/O calls\n"
-            "it saw and may target one process (peer= is the executable's argv[0]\n"
+            "binary, ../faults or ../lib); a statically linked or set-user-ID PROGRAM is\n"
+            "refused (LD_PRELOAD cannot reach it). A clean baseline run comes first (exit\n"
+            "status + stdout hash), then a traced run: random plans use the blocking I/O\n"
+            "calls it saw and may target one process (peer= is the executable's argv[0]\n"
             "basename). Under transparent faults (EINTR, short I/O, signal storms) any\n"
             "difference from the baseline is a finding; under destructive faults (kill,\n"
-            "hard errors) a non-zero exit is fine, but a crash by a signal the plan did\n"
-            "not schedule (SIGPIPE, SIGSEGV, a storm signal...), a sanitizer report, a\n"
-            "hang, leaked names or a failed --then command are findings. Any other\n"
-            "process of the tree dying of a crash signal (SEGV, BUS, ILL, FPE, ABRT,\n"
-            "SYS, TRAP) whose handler was the default is a crash too. The main\n"
-            "process's group is killed when it ends.\n"
+            "hard errors) a non-zero exit is fine, but a crash by a signal the plan did not\n"
+            "schedule (SIGPIPE, SIGSEGV, a storm signal...), a sanitizer report, a hang,\n"
+            "leaked names or a failed --then command are findings. Any other process of the\n"
+            "tree dying of a crash signal (SEGV, BUS, ILL, FPE, ABRT, SYS, TRAP) whose\n"
+            "handler was the default is a crash too. The main process's group is killed\n"
+            "when it ends.\n"
             "Findings with the same signature (verdict, exit, first stderr line) are\n"
             "grouped: one reproducer per group; replay it with `%s replay FILE`\n"
             "from any directory (the working directory is recorded).\n\n"
@@ -745,6 +747,64 @@ static void pseudo_from_trace(const struct trace *t, struct ipcf_scenario *s, ch
         memset(s->peers, 0, sizeof(s->peers));
 }
 
+/* ---- can the preload library reach the program? ---------------------------- */
+
+/* The file execvp would run for `prog` into buf; 0, or -1 when not found. */
+static int resolve_program(const char *prog, char *buf, size_t cap)
+{
+    if (strchr(prog, '/')) {
+        snprintf(buf, cap, "%s", prog);
+        return access(buf, X_OK) == 0 ? 0 : -1;
+    }
+    const char *path = getenv("PATH");
+    for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+        size_t len = strcspn(p, ":");
+        if (len && (size_t)snprintf(buf, cap, "%.*s/%s", (int)len, p, prog) < cap &&
+            access(buf, X_OK) == 0)
+            return 0;
+        p += len + (p[len] == ':');
+    }
+    return -1;
+}
+
+/* Why LD_PRELOAD cannot reach the program (NULL: it can, or we cannot tell —
+ * a script, a binary we cannot read). A statically linked executable has no
+ * PT_INTERP (no dynamic loader, so nothing loads the preload library); a
+ * set-user/group-ID one runs in secure mode, which ignores LD_PRELOAD. */
+static const char *preload_blocked(const char *prog)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    if (resolve_program(prog, path, sizeof(path)) < 0 || stat(path, &st) != 0)
+        return NULL;
+    if (st.st_mode & (S_ISUID | S_ISGID))
+        return "it is set-user-ID or set-group-ID (the loader ignores LD_PRELOAD)";
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    Elf64_Ehdr eh;
+    const char *why = NULL;
+    if (pread(fd, &eh, sizeof(eh), 0) == (ssize_t)sizeof(eh) &&
+        !memcmp(eh.e_ident, ELFMAG, SELFMAG) && eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+        (eh.e_type == ET_EXEC || eh.e_type == ET_DYN) && eh.e_phentsize == sizeof(Elf64_Phdr) &&
+        eh.e_phnum > 0 && eh.e_phnum < 4096) {
+        bool interp = false, complete = true;
+        for (unsigned i = 0; i < eh.e_phnum && !interp; i++) {
+            Elf64_Phdr ph;
+            if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + (uint64_t)i * sizeof(ph))) !=
+                (ssize_t)sizeof(ph)) {
+                complete = false;
+                break;
+            }
+            interp = ph.p_type == PT_INTERP;
+        }
+        if (complete && !interp)
+            why = "it is statically linked (no dynamic loader to load the preload library)";
+    }
+    close(fd);
+    return why;
+}
+
 /* ---- grouping of findings -------------------------------------------------- */
 
 struct group {
@@ -877,6 +937,12 @@ int ipcf__cmd_exec(int argc, char **argv)
                 ipcf__prog, ipcf__prog);
         return IPCF_EXIT_INTERNAL;
     }
+    const char *blocked = preload_blocked(c.argv[0]);
+    if (blocked)
+        return ipcf__usage_error("exec",
+                                 "cannot inject faults into '%s': %s; link it dynamically, or "
+                                 "test its code through a scenario (the C API)",
+                                 c.argv[0], blocked);
     if (!getcwd(cwd, sizeof(cwd))) {
         fprintf(stderr, "%s exec: getcwd: %s\n", ipcf__prog, strerror(errno));
         return IPCF_EXIT_INTERNAL;
@@ -918,6 +984,12 @@ int ipcf__cmd_exec(int argc, char **argv)
             printf("traced: %zu call(s); random plans use %s%s\n", tr.n,
                    pseudo.calls ? pseudo.calls : "read,write,poll",
                    pseudo.peers[0].name ? " (peer= rules per process name)" : "");
+        if (tr.n == 0)
+            fprintf(stderr,
+                    "%s exec: warning: no call of '%s' was intercepted: the faults will not "
+                    "reach it (statically linked or set-user-ID programs it starts, or no I/O "
+                    "through libc)\n",
+                    ipcf__prog, c.argv[0]);
     }
     for (size_t t = 0; sweep && t < tr.n; t++) {
         static const char *const fl[] = {"kill=before", "kill=after", "error=EINTR", "short=1"};

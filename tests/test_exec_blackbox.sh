@@ -8,7 +8,9 @@
 #  - --sweep finds the bugs that need a precise fault point (EINTR on accept,
 #    SIGPIPE after the client's death);
 #  - a crash of a process other than the main one is found although the main
-#    process exits 0 with its usual output.
+#    process exits 0 with its usual output;
+#  - a statically linked program (out of LD_PRELOAD's reach) is refused with
+#    exit 2 and the reason, not reported as clean.
 # $1 = build dir.
 set -u
 B=$(cd "${1:?build dir}" && pwd)
@@ -40,6 +42,7 @@ build shm_leak shm_leak
 build shm_leak_leak shm_leak -DBUG_LEAK_ON_PEER_DEATH
 build worker_crash worker_crash
 build worker_crash_abort worker_crash -DBUG_HEADER_ONE_READ
+build pipe_records_static pipe_records -static
 
 cd "$T" || fail "cd $T"
 mkdir -p elsewhere
@@ -80,6 +83,13 @@ replay_finds() {
     cat "$T/rout"
     fail "$label: replay from another directory did not reproduce $verdict"
 }
+
+# ---- a program the preload library cannot reach: a clear refusal, not "0 findings" ----
+timeout 60 "$X" exec --iterations 2 --findings "$T/f-static" -- ./pipe_records_static \
+    > "$T/out" 2>&1
+st=$?
+[ "$st" -eq 2 ] || { cat "$T/out"; fail "static program: exit $st, want 2"; }
+grep -q 'statically linked' "$T/out" || { cat "$T/out"; fail "static program: no reason given"; }
 
 # ---- correct programs: no finding, several seeds ----
 for s in 1 2 3; do
@@ -143,4 +153,4 @@ replay_finds "worker crash" crash
 exec_finds "worker crash, random plans" crash --seed 1 --iterations 40 --timeout 5s \
     -- ./worker_crash_abort
 
-echo "test_exec_blackbox: 12 programs, all checks passed"
+echo "test_exec_blackbox: 13 programs, all checks passed"
