@@ -105,6 +105,9 @@ for s in 1 2; do
     exec_ok "pipe_bulk seed $s" --seed "$s" --iterations 8 --timeout 15s -- ./pipe_bulk
 done
 exec_ok "pipe_bulk storm" --plan 'write:signal=SIGUSR1:p=0.5' --iterations 2 -- ./pipe_bulk
+# a storm of a crash signal interrupts too: it must not meet exec's crash
+# recorder (faults/deaths.c) and be reported as a crash
+exec_ok "pipe_bulk SIGTRAP storm" --plan 'write:signal=SIGTRAP:p=0.5' --iterations 2 -- ./pipe_bulk
 exec_ok "uds_server sweep" --sweep --timeout 10s --names "$T/u.sock" -- ./uds_server "$T/u.sock"
 exec_ok "shm_leak sweep" --sweep --iterations 150 --timeout 10s --names "/dev/shm/$SHM*" \
     -- ./shm_leak "/${SHM}_a"
