@@ -4,8 +4,7 @@
  * after that write, and the supervisor restarts it once (.restarts = 1); the
  * restarted incarnation runs without kill rules and exits 0. So one iteration
  * of `cycle1` is exactly one kill-and-restart cycle of one peer plus the
- * harness's per-iteration work (ledger, oracle, names audit); `cycle4` does
- * four cycles per iteration, which separates per-peer from per-iteration cost.
+ * harness's per-iteration work (ledger, oracle, names audit).
  */
 #include <fcntl.h>
 #include <unistd.h>
@@ -25,13 +24,6 @@ static int worker(struct ipcf_peer_ctx *ctx)
 
 IPCF_SCENARIO(cycle1, .description = "bench: one worker, killed after its write, restarted once",
               .peers = {{"worker", worker, .restarts = 1}}, .calls = "write");
-
-IPCF_SCENARIO(cycle4, .description = "bench: four workers, each killed once and restarted",
-              .peers = {{"w1", worker, .restarts = 1},
-                        {"w2", worker, .restarts = 1},
-                        {"w3", worker, .restarts = 1},
-                        {"w4", worker, .restarts = 1}},
-              .calls = "write");
 
 /* Kill chains: with the plan `write:kill=after:when=1:inc=0..15` every
  * incarnation up to the 15th restart is killed after its write and restarted;
