@@ -96,21 +96,14 @@ static const char *pick_call(struct rng *r, const struct callset *cs, enum pick 
 
 static const char *probs[] = {"0.05", "0.1", "0.3", "0.5"};
 
-static unsigned peer_index_of(const struct ipcf_scenario *s, const char *name)
-{
-    for (unsigned i = 0; i < ipcf_scenario_npeers(s); i++)
-        if (!strcmp(s->peers[i].name, name))
-            return i;
-    return 0;
-}
-
 /* Append one rule of class cls to buf at *off. */
 static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario *s,
                      const struct callset *cs, unsigned messages, char *buf, size_t cap,
                      size_t *off)
 {
     unsigned np = ipcf_scenario_npeers(s);
-    const char *peer = np ? s->peers[below(r, np)].name : NULL;
+    const struct ipcf_peer_def *def = np ? &s->peers[below(r, np)] : NULL;
+    const char *peer = def ? def->name : NULL;
     char rule[256];
     int n = 0;
 
@@ -129,7 +122,6 @@ static void add_rule(struct rng *r, const char *cls, const struct ipcf_scenario 
          * plan in three also kills its first restart (inc=1), at a point of
          * its own. Drawn from a second stream so that the rest of the plan
          * is what it would be without this rule. */
-        const struct ipcf_peer_def *def = peer ? &s->peers[peer_index_of(s, peer)] : NULL;
         struct rng r2 = {r->s ^ 0x6b696c6c72656321ull};
         if (n > 0 && def && def->restarts >= 2 && below(&r2, 3) == 0) {
             const char *call2 = pick_call(&r2, cs, PICK_ANY);
